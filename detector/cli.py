@@ -1,0 +1,65 @@
+"""`jingwang` runtime commands (typer). Each command parses its arguments and calls one plain
+function; training commands are added by `training.cli`, which is the console entry point."""
+from __future__ import annotations
+
+import sys
+from functools import wraps
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from detector.scoring import ScoreSummary, score_file
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Jingwang (净网): score Chinese posts for rumor, paid posting and harassment.")
+err = Console(stderr=True)
+
+
+def friendly(fn):
+    """Turn expected failures (missing files, bad arguments) into one clear sentence, exit 2."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (FileNotFoundError, ValueError, PermissionError, IsADirectoryError) as e:
+            err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+            raise typer.Exit(2)
+    return wrapper
+
+
+def print_summary(s: ScoreSummary) -> None:
+    t = Table(title="jingwang score", show_header=False)
+    t.add_row("records read", str(s.read))
+    t.add_row("scored", str(s.scored))
+    t.add_row("bad records", str(s.bad))
+    for r, n in s.flagged.items():
+        t.add_row(f"flagged {r}", str(n))
+    t.add_row("time", f"{s.seconds:.1f} s ({s.posts_per_s:,.0f} posts/s)")
+    t.add_row("output", s.out)
+    if s.flagged_out:
+        t.add_row("flagged items", s.flagged_out)
+    if s.errors_out:
+        t.add_row("errors", s.errors_out)
+    err.print(t)
+
+
+@app.command()
+@friendly
+def score(
+    input: str = typer.Argument(..., help="posts: .jsonl, .csv or .parquet, or - for JSONL on stdin"),
+    model: str = typer.Option("models/default", "--model", "-m", help="model folder"),
+    out: str = typer.Option(..., "--out", "-o", help="results: .jsonl, .csv or .parquet (or - for stdout)"),
+    flagged: Optional[str] = typer.Option(None, "--flagged", help="flagged items, by review priority"),
+    text_field: str = typer.Option("text", help="field holding the post text"),
+    id_field: str = typer.Option("id", help="field holding the post id"),
+    strict: bool = typer.Option(False, "--strict", help="stop at the first bad record"),
+    batch_size: int = typer.Option(256, min=1, help="posts per batch"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+):
+    """Score posts; write one JSON record per post with scores, flags, priority and evidence."""
+    s = score_file(input, model, out, flagged=flagged, text_field=text_field, id_field=id_field,
+                   strict=strict, batch_size=batch_size, progress=not quiet and sys.stderr.isatty())
+    if not quiet:
+        print_summary(s)

@@ -1,0 +1,106 @@
+"""`Detector`: the one runtime object. Load a model folder, score texts, save it back."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from detector.cleaning import CleanText, clean
+from detector.flagging import flags_for, priority
+
+CONFIG = "config.json"
+METRICS = "metrics.json"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    pass
+
+
+def _load_fast(path: Path, cfg: dict):
+    from detector.scorers.fast import FastScorer
+    return FastScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]})
+
+
+def _load_transformer(path: Path, cfg: dict):
+    from detector.scorers.transformer import TransformerScorer
+    return TransformerScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]})
+
+
+def _load_ensemble(path: Path, cfg: dict):
+    from detector.scorers.ensemble import EnsembleScorer
+    return EnsembleScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]}, Detector.from_pretrained)
+
+
+SCORER_LOADERS: dict[str, Callable] = {
+    "fast": _load_fast,
+    "transformer": _load_transformer,
+    "ensemble": _load_ensemble,
+}
+
+
+class Detector:
+    """Scores posts for each risk with calibrated probabilities, flags, priority and evidence."""
+
+    def __init__(self, scorer, thresholds: dict[str, float], config: dict | None = None):
+        self.scorer = scorer
+        self.labels: list[str] = list(scorer.labels)
+        self.thresholds = {r: float(thresholds[r]) for r in self.labels}
+        self.config = dict(config or {})
+        self.evasion = bool(self.config.get("cleaning", {}).get("evasion", True))
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.config.get('name', 'unnamed')}@{self.config.get('version', '0')}"
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> "Detector":
+        path = Path(path)
+        if (path / "current").exists() and not (path / CONFIG).exists():
+            path = (path / "current").resolve()
+        if not (path / CONFIG).is_file():
+            raise ModelNotFoundError(
+                f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)")
+        cfg = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+        kind = cfg.get("model_type")
+        if kind not in SCORER_LOADERS:
+            raise ValueError(f"{path / CONFIG}: unknown model_type {kind!r}; known: {', '.join(SCORER_LOADERS)}")
+        return cls(SCORER_LOADERS[kind](path, cfg), cfg["thresholds"], cfg)
+
+    def save_pretrained(self, path: str | Path, metrics: dict | None = None) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        cfg = dict(self.config)
+        cfg.update(model_type=self.scorer.model_type, labels=self.labels, thresholds=self.thresholds)
+        cfg["scorer"] = self.scorer.save(path)
+        (path / CONFIG).write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
+        if metrics is not None:
+            (path / METRICS).write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+        self.config = cfg
+        return path
+
+    def clean(self, texts: Iterable[str]) -> list[CleanText]:
+        return [clean(t, evasion=self.evasion) for t in texts]
+
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+        """Calibrated probabilities, shape (n, len(labels))."""
+        cleaned = self.clean(texts)
+        if not cleaned:
+            return np.zeros((0, len(self.labels)), np.float32)
+        return self.scorer.predict_proba(cleaned)
+
+    def score(self, texts: Iterable[str], evidence: bool = True, k: int = 5) -> list[dict]:
+        """One result per text: scores, flags, priority, evidence (spans in the original text), model."""
+        cleaned = self.clean(texts)
+        if not cleaned:
+            return []
+        proba = self.scorer.predict_proba(cleaned)
+        return [self._result(ct, row, evidence, k) for ct, row in zip(cleaned, proba)]
+
+    def _result(self, ct: CleanText, row: np.ndarray, evidence: bool, k: int) -> dict:
+        scores = {r: round(float(p), 4) for r, p in zip(self.labels, row)}
+        flags = flags_for(scores, self.thresholds)
+        ev = {r: self.scorer.explain(ct, r, k) for r in flags} if evidence else {}
+        return {"scores": scores, "flags": flags, "priority": priority(scores, self.thresholds),
+                "evidence": ev, "model": self.model_id}

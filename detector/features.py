@@ -1,0 +1,103 @@
+"""Hashed TF-IDF features over character n-grams and jieba word n-grams.
+
+Stateless hashing (no vocabulary to store): a feature's index is murmurhash3 of its string,
+the same function scikit-learn's FeatureHasher uses, so a model is a few numeric arrays
+(idf and per-risk weights) saved as safetensors. Every feature can be traced back to the
+spans of the cleaned text that produced it, which is how evidence is built.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.utils import murmurhash3_32
+
+from detector.segment import Segmenter
+
+Span = tuple[int, int]
+ExtraFeatures = Callable[[str], list[tuple[str, int, int]]]
+
+
+@dataclass(frozen=True)
+class FeaturizerConfig:
+    char_ngram_min: int = 1
+    char_ngram_max: int = 3
+    word_ngram_min: int = 1
+    word_ngram_max: int = 2
+    n_features: int = 2**20
+    sublinear_tf: bool = True
+    max_chars: int = 2000  # longer texts are scored on their first max_chars cleaned characters
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeaturizerConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def feature_index(feature: str, n_features: int) -> int:
+    """Column of `feature`, identical to sklearn FeatureHasher(alternate_sign=False)."""
+    return abs(murmurhash3_32(feature, seed=0, positive=False)) % n_features
+
+
+class Featurizer:
+    """Cleaned text -> n-gram features (with spans) -> hashed, idf-weighted, L2-normed rows."""
+
+    def __init__(self, config: FeaturizerConfig, segmenter: Segmenter,
+                 extra: ExtraFeatures | None = None, idf: np.ndarray | None = None):
+        self.config = config
+        self.segmenter = segmenter
+        self.extra = extra
+        self.idf_ = idf
+        self._hasher = FeatureHasher(n_features=config.n_features, input_type="string",
+                                     alternate_sign=False)
+
+    def features_with_spans(self, text: str) -> list[tuple[str, int, int]]:
+        """All features of a cleaned text, each with its [start, end) span in that text."""
+        c = self.config
+        text = text[: c.max_chars]
+        out: list[tuple[str, int, int]] = []
+        n = len(text)
+        for k in range(c.char_ngram_min, c.char_ngram_max + 1):
+            out.extend(("c:" + text[i:i + k], i, i + k) for i in range(n - k + 1)
+                       if not text[i:i + k].isspace())
+        words = self.segmenter.cut_spans(text)
+        for k in range(c.word_ngram_min, c.word_ngram_max + 1):
+            for i in range(len(words) - k + 1):
+                grp = words[i:i + k]
+                out.append(("w:" + " ".join(w for w, _, _ in grp), grp[0][1], grp[-1][2]))
+        if self.extra is not None:
+            out.extend(self.extra(text))
+        return out
+
+    def features(self, text: str) -> list[str]:
+        return [f for f, _, _ in self.features_with_spans(text)]
+
+    def counts(self, texts: Iterable[str]) -> sp.csr_matrix:
+        """Raw hashed counts, one row per cleaned text."""
+        return self._hasher.transform(self.features(t) for t in texts).tocsr()
+
+    def fit(self, texts: Iterable[str]) -> "Featurizer":
+        """Learn smoothed idf (as scikit-learn's TfidfTransformer) from cleaned texts."""
+        X = self.counts(texts)
+        df = np.bincount(X.indices, minlength=X.shape[1]).astype(np.float64)
+        n = X.shape[0]
+        self.idf_ = (np.log((1 + n) / (1 + df)) + 1.0).astype(np.float32)
+        return self
+
+    def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
+        """TF-IDF rows (sublinear tf, L2 norm)."""
+        if self.idf_ is None:
+            raise RuntimeError("Featurizer is not fitted: call fit() or load idf")
+        X = self.counts(texts).astype(np.float32)
+        if self.config.sublinear_tf:
+            np.log(X.data, X.data)
+            X.data += 1.0
+        X = X.multiply(self.idf_[None, :]).tocsr()
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.diags(1.0 / norms).dot(X).tocsr().astype(np.float32)

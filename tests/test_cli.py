@@ -1,0 +1,126 @@
+"""The CLI with good and bad input: score (JSONL, CSV, Parquet, stdin), evaluate, train errors."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from training.cli import app
+
+runner = CliRunner()
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def _read(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_score_jsonl_writes_records_and_flagged(tiny_model, tmp_path):
+    src = tmp_path / "posts.jsonl"
+    _jsonl(src, [{"id": "a", "text": "兼职刷单日结，加微信", "author": "u1"},
+                 {"id": "b", "text": "今天天气不错，出去走走", "author": "u2"},
+                 {"id": "c", "text": "你就是个脑残，滚出去", "author": "u3"}])
+    out, flagged = tmp_path / "scored.jsonl", tmp_path / "flagged.jsonl"
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out), "--flagged", str(flagged)])
+    assert r.exit_code == 0, r.output
+    rows = _read(out)
+    assert [x["id"] for x in rows] == ["a", "b", "c"] and rows[0]["author"] == "u1"
+    for x in rows:
+        assert set(x["scores"]) == {"rumor", "paid_posting", "harassment"}
+        assert all(0 <= v <= 1 for v in x["scores"].values())
+        assert set(x["evidence"]) == set(x["flags"]) and x["model"] == "tiny@1"
+    fl = _read(flagged)
+    assert all(x["flags"] for x in fl) and len(fl) == sum(bool(x["flags"]) for x in rows)
+    assert [x["priority"] for x in fl] == sorted((x["priority"] for x in fl), reverse=True)
+
+
+def test_bad_records_are_reported_and_the_rest_scored(tiny_model, tmp_path):
+    src = tmp_path / "bad.jsonl"
+    good = json.dumps({"id": "ok1", "text": "今天天气不错"}, ensure_ascii=False).encode()
+    lines = [good, b'{"id": "broken", "text": ', json.dumps({"id": "nt"}).encode(),
+             json.dumps({"id": "empty", "text": "   "}).encode(), b'{"id": "u", "text": "\xff\xfe bad"}',
+             json.dumps({"id": "long", "text": "\u9a82" * 100_000}, ensure_ascii=False).encode(), good.replace(b"ok1", b"ok2")]
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "scored.jsonl"
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert [x["id"] for x in _read(out)] == ["ok1", "long", "ok2"]
+    errors = _read(tmp_path / "scored.errors.jsonl")
+    by_line = {e["line"]: e["reason"] for e in errors}
+    assert "malformed JSON" in by_line[2] and "missing text field" in by_line[3]
+    assert "empty text" in by_line[4] and "invalid UTF-8" in by_line[5] and "long text" in by_line[6]
+    assert "line 2" in r.output
+
+
+def test_strict_stops_at_first_bad_record(tiny_model, tmp_path):
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"id": 1, "text": "好"}\nnot json\n', encoding="utf-8")
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(tmp_path / "o.jsonl"), "--strict"])
+    assert r.exit_code == 2 and "line 2" in r.output and "Traceback" not in r.output
+
+
+def test_unknown_model_and_missing_file_give_one_sentence(tiny_model, tmp_path):
+    src = tmp_path / "p.jsonl"
+    _jsonl(src, [{"id": 1, "text": "好"}])
+    r = runner.invoke(app, ["score", str(src), "--model", str(tmp_path / "nomodel"), "--out", str(tmp_path / "o.jsonl")])
+    assert r.exit_code == 2 and "no model at" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["score", str(tmp_path / "missing.jsonl"), "--model", str(tiny_model), "--out", str(tmp_path / "o.jsonl")])
+    assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_csv_in_parquet_out(tiny_model, tmp_path):
+    src = tmp_path / "posts.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["post_id", "content"])
+        w.writerow(["x1", "有偿删帖，负面处理"])
+        w.writerow(["x2", "这本书写得很好，\n值得一读"])
+    out = tmp_path / "scored.parquet"
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out),
+                            "--text-field", "content", "--id-field", "post_id"])
+    assert r.exit_code == 0, r.output
+    t = pq.read_table(out).to_pylist()
+    assert [x["post_id"] for x in t] == ["x1", "x2"] and "score_harassment" in t[0]
+
+
+def test_parquet_in_csv_out(tiny_model, tmp_path):
+    src = tmp_path / "posts.parquet"
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["你全家都是废物", "明天记得带伞"]}), src)
+    out = tmp_path / "scored.csv"
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert [x["id"] for x in rows] == ["p1", "p2"] and float(rows[0]["score_rumor"]) >= 0
+
+
+def test_stdin_jsonl(tiny_model, tmp_path):
+    out = tmp_path / "scored.jsonl"
+    data = json.dumps({"id": "s1", "text": "好评返现五元"}, ensure_ascii=False) + "\n"
+    r = runner.invoke(app, ["score", "-", "--model", str(tiny_model), "--out", str(out)], input=data)
+    assert r.exit_code == 0, r.output
+    assert _read(out)[0]["id"] == "s1"
+
+
+def test_evaluate_writes_metrics(tiny_model, tmp_path):
+    data = tmp_path / "eval.jsonl"
+    _jsonl(data, [{"text": "你就是个脑残，滚出去", "label": 1}, {"text": "这种人真恶心，去死吧", "label": 1},
+                  {"text": "今天天气不错", "label": 0}, {"text": "谢谢大家的帮助", "label": 0}])
+    r = runner.invoke(app, ["evaluate", str(tiny_model), str(data), "--risk", "harassment", "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "ev" / "metrics.json").read_text())["harassment"]
+    assert m["n"] == 4 and {"accuracy", "macro_f1", "roc_auc", "pr_auc", "ece", "threshold"} <= set(m)
+    r = runner.invoke(app, ["evaluate", str(tiny_model), str(data), "--risk", "spam", "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 2 and "unknown risk" in r.output
+
+
+def test_train_with_bad_recipe_is_one_sentence(tmp_path):
+    bad = tmp_path / "r.toml"
+    bad.write_text("[model\n", encoding="utf-8")
+    r = runner.invoke(app, ["train", "--config", str(bad), "--out", str(tmp_path / "m")])
+    assert r.exit_code == 2 and "not valid TOML" in r.output

@@ -1,0 +1,101 @@
+"""Fast scorer: features, training on a few rows, save -> load round trip, evidence spans."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from detector.detector import Detector, ModelNotFoundError
+from detector.features import Featurizer, FeaturizerConfig, feature_index
+from detector.flagging import priority
+from detector.segment import Segmenter
+from training.fast import risk_weights
+
+
+def test_feature_index_matches_sklearn_hasher():
+    feat = Featurizer(FeaturizerConfig(n_features=2**12), Segmenter(None))
+    text = "加微信刷单日结"
+    X = feat.counts([text])
+    expected = sorted({feature_index(f, 2**12) for f in feat.features(text)})
+    assert sorted(X.indices.tolist()) == expected
+
+
+def test_feature_spans_point_at_their_text():
+    feat = Featurizer(FeaturizerConfig(), Segmenter(None))
+    text = "有偿删帖 加微信"
+    for f, s, e in feat.features_with_spans(text):
+        kind, gram = f.split(":", 1)
+        assert text[s:e].replace(" ", "") == gram.replace(" ", "")
+
+
+def test_tfidf_rows_are_unit_length():
+    feat = Featurizer(FeaturizerConfig(n_features=2**14), Segmenter(None)).fit(["一二三", "三四五六", "七八"])
+    X = feat.transform(["一二三四", "七八九"])
+    assert np.allclose(np.sqrt(X.multiply(X).sum(axis=1)).A.ravel(), 1.0, atol=1e-5)
+
+
+def test_cross_source_rows_become_weighted_negatives():
+    y = np.array([1, 0, 0, np.nan, np.nan])
+    target, weight, keep = risk_weights(y, 0.5)
+    assert keep.all() and target.tolist() == [1, 0, 0, 0, 0]
+    assert weight[3] == pytest.approx(0.5 * weight[1])
+    target, weight, keep = risk_weights(y, 0.0)
+    assert keep.tolist() == [True, True, True, False, False]
+
+
+def test_trained_tiny_model_separates_its_classes(tiny_model):
+    det = Detector.from_pretrained(tiny_model)
+    assert det.labels == ["rumor", "paid_posting", "harassment"]
+    p = det.predict_proba(["你就是个脑残，滚出去", "今天天气不错，出去走走"])
+    h = det.labels.index("harassment")
+    assert p[0, h] > p[1, h]
+    sp = det.predict_proba(["兼职刷单日结，加微信", "我在路上了马上到"])
+    s = det.labels.index("paid_posting")
+    assert sp[0, s] > sp[1, s]
+
+
+def test_save_load_round_trip_gives_identical_scores(tiny_model, tmp_path):
+    det = Detector.from_pretrained(tiny_model)
+    texts = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好"]
+    before = det.score(texts)
+    det.save_pretrained(tmp_path / "copy")
+    after = Detector.from_pretrained(tmp_path / "copy").score(texts)
+    assert [r["scores"] for r in before] == [r["scores"] for r in after]
+    assert [r["evidence"] for r in before] == [r["evidence"] for r in after]
+
+
+def test_model_folder_describes_itself(tiny_model):
+    cfg = json.loads((tiny_model / "config.json").read_text())
+    assert cfg["model_type"] == "fast" and set(cfg["thresholds"]) == set(cfg["labels"])
+    assert "scikit-learn" in cfg["library_versions"] and cfg["recipe"]["classifier"]["C"] == 10.0
+    assert set(cfg["data_sha256"]) == {"cold", "weibo21", "sms_spam"}
+    metrics = json.loads((tiny_model / "metrics.json").read_text())
+    assert set(metrics["test"]) == set(cfg["labels"])
+    assert not list(tiny_model.glob("*.pkl")) and (tiny_model / "fast.safetensors").is_file()
+
+
+def test_evidence_spans_index_the_original_text(tiny_model):
+    det = Detector.from_pretrained(tiny_model)
+    det.thresholds = {r: 0.0 for r in det.labels}  # flag everything so every risk has evidence
+    text = "  你就是个&amp;脑残\u200b，滚出去 @某人 https://t.cn/abc  "
+    (res,) = det.score([text])
+    assert res["flags"]
+    for risk, items in res["evidence"].items():
+        for item in items:
+            for s, e in item["spans"]:
+                assert 0 <= s < e <= len(text)
+                assert text[s:e].strip()
+
+
+def test_priority_puts_flagged_above_unflagged():
+    thr = {"a": 0.8, "b": 0.3}
+    flagged = priority({"a": 0.1, "b": 0.31}, thr)
+    unflagged = priority({"a": 0.79, "b": 0.29}, thr)
+    assert flagged >= 0.5 > unflagged
+    assert priority({"a": 0.95, "b": 0.0}, thr) > priority({"a": 0.85, "b": 0.0}, thr)
+
+
+def test_unknown_model_path_says_so(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no model at"):
+        Detector.from_pretrained(tmp_path / "nope")

@@ -1,0 +1,64 @@
+"""The full `jingwang` CLI: the runtime commands of `detector.cli` plus training,
+evaluation and data commands. Each command only parses and calls one plain function."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from detector.cli import app, err, friendly
+
+data_app = typer.Typer(help="Datasets: pull copies, check sha256.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@app.command()
+@friendly
+def train(
+    config: Path = typer.Option(..., "--config", "-c", help="recipe TOML under configs/"),
+    out: Path = typer.Option(..., "--out", "-o", help="model folder to write"),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="override, e.g. classifier.C=2.0"),
+):
+    """Train a model from a recipe and save it with its config, metrics and model card."""
+    from training.train import train_from_recipe
+
+    train_from_recipe(config, out, overrides=set_ or [], log=lambda m: err.print(m, highlight=False))
+    err.print(f"model saved to {out}")
+
+
+@app.command()
+@friendly
+def evaluate(
+    model: str = typer.Argument(..., help="model folder"),
+    data: str = typer.Argument(..., help="JSONL with text and label (1 = risky)"),
+    risk: str = typer.Option(..., "--risk", "-r", help="which risk `label` means"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder for metrics.json"),
+):
+    """Evaluate a model on labeled data for one risk; writes OUT/metrics.json and prints a table."""
+    from training.evaluate import evaluate_file, print_metrics
+
+    metrics = evaluate_file(model, data, risk, out)
+    print_metrics(metrics)
+
+
+@data_app.command("pull")
+@friendly
+def data_pull(
+    names: Optional[List[str]] = typer.Argument(None, help="datasets (default: all in configs/datasets.toml)"),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="folder to fill (default: the data root)"),
+    mirror: Optional[Path] = typer.Option(None, "--mirror", help="copy from this local folder instead of upstream"),
+):
+    """Copy (from --mirror) or download (from upstream) the datasets, and check their sha256."""
+    from training.pull import pull
+
+    for line in pull(names or None, dest, mirror):
+        err.print(line, highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Train the fast scorer from a recipe: features, one logistic regression per risk,
+calibration and thresholds on dev, test metrics, and a self-describing model folder."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from detector.cleaning import clean
+from detector.detector import Detector
+from detector.features import Featurizer, FeaturizerConfig
+from detector.risks import RISKS
+from detector.scorers.fast import FastScorer
+from detector.segment import DEFAULT_USERDICT, Segmenter
+from training.calibrate import fit_calibrator
+from training.config import library_versions
+from training.data import load_source, load_specs, source_sha256
+from training.metrics import binary_metrics, choose_threshold
+
+
+@dataclass
+class Split:
+    """Cleaned texts of one split, and a (n, n_labels) label matrix with NaN = not annotated."""
+    texts: list[str]
+    y: np.ndarray
+    source: np.ndarray
+
+
+def load_split(sources: list[str], split: str, labels: list[str], evasion: bool, root=None) -> Split:
+    specs = load_specs()
+    texts, ys, srcs = [], [], []
+    for name in sources:
+        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels))
+        texts.extend(clean(t, evasion=evasion).text for t in ds["text"])
+        ys.append(np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float).T)
+        srcs.extend([name] * len(ds))
+    return Split(texts, np.concatenate(ys) if ys else np.zeros((0, len(labels))), np.array(srcs))
+
+
+def risk_weights(y: np.ndarray, cross_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows used for one risk and their weights: annotated rows class-balanced; other rows as
+    negatives with `cross_weight` times the negative class weight (0 drops them)."""
+    own = ~np.isnan(y)
+    n_pos, n_neg = (y[own] == 1).sum(), (y[own] == 0).sum()
+    w_pos = len(y[own]) / (2 * max(n_pos, 1))
+    w_neg = len(y[own]) / (2 * max(n_neg, 1))
+    target = np.where(own, np.nan_to_num(y), 0.0)
+    weight = np.where(own, np.where(target == 1, w_pos, w_neg), cross_weight * w_neg)
+    keep = weight > 0
+    return target[keep].astype(int), weight, keep
+
+
+def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int) -> LogisticRegression:
+    target, weight, keep = risk_weights(y, cross_weight)
+    clf = LogisticRegression(C=float(clf_cfg.get("C", 4.0)), max_iter=int(clf_cfg.get("max_iter", 2000)),
+                             solver=clf_cfg.get("solver", "liblinear"), random_state=seed)
+    return clf.fit(X[keep], target, sample_weight=weight[keep])
+
+
+def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
+    t0 = time.time()
+    labels = list(recipe.get("model", {}).get("labels", RISKS))
+    data = recipe["data"]
+    evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
+    seed = int(recipe["model"].get("seed", 13))
+    cross_w = float(data.get("cross_negative_weight", 0.0))
+    splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root)
+              for k in ("train", "dev", "test")}
+    log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
+    userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
+    feat = Featurizer(FeaturizerConfig.from_dict(recipe.get("featurizer", {})),
+                      Segmenter(userdict if userdict.is_file() else None))
+    feat.fit(splits["train"].texts)
+    X = {k: feat.transform(s.texts) for k, s in splits.items()}
+    log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
+    coefs, intercepts, cals, thresholds, metrics = [], [], [], {}, {"dev": {}, "test": {}}
+    for j, risk in enumerate(labels):
+        y = splits["train"].y[:, j]
+        if np.isnan(y).all():
+            raise ValueError(f"no training source annotates risk {risk!r}; sources: {data['sources']}")
+        clf = fit_risk(X["train"], y, recipe.get("classifier", {}), cross_w, seed)
+        coefs.append(clf.coef_[0])
+        intercepts.append(clf.intercept_[0])
+        dev_m = ~np.isnan(splits["dev"].y[:, j])
+        z_dev = clf.decision_function(X["dev"][dev_m])
+        cal = fit_calibrator(z_dev, splits["dev"].y[dev_m, j], recipe.get("calibration", {}).get("method", "sigmoid"))
+        p_dev = cal(z_dev)
+        thr = choose_threshold(splits["dev"].y[dev_m, j], p_dev, recipe.get("thresholds", {}).get("rule", "f1"))
+        cals.append(cal)
+        thresholds[risk] = thr
+        metrics["dev"][risk] = binary_metrics(splits["dev"].y[dev_m, j], p_dev, thr)
+        test_m = ~np.isnan(splits["test"].y[:, j])
+        p_test = cal(clf.decision_function(X["test"][test_m]))
+        metrics["test"][risk] = binary_metrics(splits["test"].y[test_m, j], p_test, thr)
+        log(f"{risk}: dev macro-F1 {metrics['dev'][risk]['macro_f1']:.4f}  "
+            f"test macro-F1 {metrics['test'][risk]['macro_f1']:.4f}  threshold {thr:.3f} ({time.time() - t0:.0f}s)")
+    scorer = FastScorer(labels, feat, np.stack(coefs), np.array(intercepts), cals)
+    config = model_config(recipe, labels, root, time.time() - t0)
+    det = Detector(scorer, thresholds, config)
+    det.save_pretrained(out, metrics=metrics)
+    write_model_card(Path(out), det, metrics)
+    return det
+
+
+def model_config(recipe: dict, labels: list[str], root, seconds: float) -> dict:
+    m = recipe.get("model", {})
+    specs = load_specs()
+    data_sha = {s: source_sha256(s, root, specs) for s in recipe["data"]["sources"]}
+    return {"name": m.get("name", "default"), "version": str(m.get("version", "1")), "labels": labels,
+            "recipe": recipe, "data_sha256": data_sha, "library_versions": library_versions(),
+            "cleaning": {"evasion": bool(recipe.get("cleaning", {}).get("evasion", True))},
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "train_seconds": round(seconds, 1)}
+
+
+def write_model_card(path: Path, det: Detector, metrics: dict) -> None:
+    lines = [f"# {det.model_id}", "", f"Model type: `{det.scorer.model_type}`. Labels: {', '.join(det.labels)}.", "",
+             "| risk | split | n | accuracy | macro-F1 | precision | recall | ROC-AUC | ECE | threshold |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for split in ("dev", "test"):
+        for r, m in metrics.get(split, {}).items():
+            lines.append(f"| {r} | {split} | {m['n']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | "
+                         f"{m['precision']:.4f} | {m['recall']:.4f} | {m['roc_auc']:.4f} | {m['ece']:.4f} | {m['threshold']:.3f} |")
+    lines += ["", "Recipe, data sha256 and library versions: `config.json`. Metrics: `metrics.json`."]
+    (path / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,33 @@
+"""Train any recipe: dispatch on `model.type` to the trainer for that scorer."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from training.config import load_recipe
+
+
+def _fast(recipe, out, log):
+    from training.fast import train_fast
+    return train_fast(recipe, out, log=log)
+
+
+def _transformer(recipe, out, log):
+    from training.transformer import train_transformer
+    return train_transformer(recipe, out, log=log)
+
+
+def _ensemble(recipe, out, log):
+    from training.ensemble import build_ensemble
+    return build_ensemble(recipe, out, log=log)
+
+
+TRAINERS: dict[str, Callable] = {"fast": _fast, "transformer": _transformer, "ensemble": _ensemble}
+
+
+def train_from_recipe(config: str | Path, out: str | Path, overrides: list[str] | None = None, log=print):
+    recipe = load_recipe(config, overrides)
+    kind = recipe.get("model", {}).get("type")
+    if kind not in TRAINERS:
+        raise ValueError(f"{config}: model.type must be one of {', '.join(TRAINERS)}, not {kind!r}")
+    return TRAINERS[kind](recipe, out, log)
