@@ -24,7 +24,7 @@ def friendly(fn):
         try:
             return fn(*args, **kwargs)
         except (FileNotFoundError, ValueError, PermissionError, IsADirectoryError) as e:
-            err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+            err.print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2)
     return wrapper
 

@@ -63,11 +63,13 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
     det = model if isinstance(model, Detector) else Detector.from_pretrained(model)
     summary = ScoreSummary(out=out, flagged_out=flagged, flagged={r: 0 for r in det.labels})
     t0 = time.time()
+    posts_iter = iter_posts(input, text_field, id_field)
+    first = next(posts_iter, None)  # opens the input (clear error) before any output is touched
     writer = RecordWriter(out)
     err_file, kept = None, []
     bar = tqdm(total=None, unit=" posts", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     try:
-        for batch in batched(iter_posts(input, text_field, id_field), batch_size):
+        for batch in batched(_chain(first, posts_iter), batch_size):
             posts = [p for p in batch if isinstance(p, Post)]
             for bad in (b for b in batch if isinstance(b, BadRecord)):
                 if strict:
@@ -104,6 +106,12 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
         fw.close()
     summary.seconds = time.time() - t0
     return summary
+
+
+def _chain(first, rest):
+    if first is not None:
+        yield first
+        yield from rest
 
 
 def _report(f, line: int, rid, reason: str, source: str) -> None:
