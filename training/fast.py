@@ -41,23 +41,66 @@ def load_split(sources: list[str], split: str, labels: list[str], evasion: bool,
 
 
 def risk_weights(y: np.ndarray, cross_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rows used for one risk and their weights: annotated rows class-balanced; other rows as
-    negatives with `cross_weight` times the negative class weight (0 drops them)."""
+    """Rows used for one risk and their weights: annotated rows class-balanced (each class
+    totals half the annotated count); rows of other sources are negatives whose weights
+    together total `cross_weight` times the risk's own negative class (0 drops them)."""
     own = ~np.isnan(y)
-    n_pos, n_neg = (y[own] == 1).sum(), (y[own] == 0).sum()
+    n_pos, n_neg, n_cross = (y[own] == 1).sum(), (y[own] == 0).sum(), (~own).sum()
     w_pos = len(y[own]) / (2 * max(n_pos, 1))
     w_neg = len(y[own]) / (2 * max(n_neg, 1))
+    w_cross = cross_weight * w_neg * n_neg / max(n_cross, 1)
     target = np.where(own, np.nan_to_num(y), 0.0)
-    weight = np.where(own, np.where(target == 1, w_pos, w_neg), cross_weight * w_neg)
+    weight = np.where(own, np.where(target == 1, w_pos, w_neg), w_cross)
     keep = weight > 0
     return target[keep].astype(int), weight, keep
 
 
-def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int) -> LogisticRegression:
+def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, risk: str = "") -> LogisticRegression:
     target, weight, keep = risk_weights(y, cross_weight)
-    clf = LogisticRegression(C=float(clf_cfg.get("C", 4.0)), max_iter=int(clf_cfg.get("max_iter", 2000)),
+    clf = LogisticRegression(C=per_risk(clf_cfg.get("C"), risk, 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
                              solver=clf_cfg.get("solver", "liblinear"), random_state=seed)
     return clf.fit(X[keep], target, sample_weight=weight[keep])
+
+
+def per_risk(value, risk: str, default: float) -> float:
+    """A hyperparameter given once or per risk ({rumor = 32.0, ...})."""
+    return float(value.get(risk, default) if isinstance(value, dict) else (default if value is None else value))
+
+
+def fit_gate(X, y: np.ndarray, clf_cfg: dict, seed: int, saturation: float) -> tuple[np.ndarray, float, float]:
+    """Domain gate for one risk: rows of its own sources (1) against every other row (0), balanced."""
+    own = (~np.isnan(y)).astype(int)
+    clf = LogisticRegression(C=per_risk(clf_cfg.get("gate_C"), "", 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
+                             solver=clf_cfg.get("solver", "liblinear"), class_weight="balanced", random_state=seed)
+    clf.fit(X, own)
+    return clf.coef_[0].astype(np.float32), float(clf.intercept_[0]), float(saturation)
+
+
+def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int) -> dict:
+    """Classifier, optional gate, calibrator, threshold and metrics of one risk."""
+    data, clf_cfg = recipe["data"], recipe.get("classifier", {})
+    y = splits["train"].y[:, j]
+    if np.isnan(y).all():
+        raise ValueError(f"no training source annotates risk {risk!r}; sources: {data['sources']}")
+    clf = fit_risk(X["train"], y, clf_cfg, per_risk(data.get("cross_negative_weight"), risk, 0.0), seed, risk)
+    gate = (fit_gate(X["train"], y, clf_cfg, seed, float(data.get("gate_saturation", 1.0)))
+            if risk in data.get("domain_gate", []) else None)
+
+    def proba(split: str, cal) -> tuple[np.ndarray, np.ndarray]:
+        m = ~np.isnan(splits[split].y[:, j])
+        z = clf.decision_function(X[split][m])
+        p = cal(z) if cal is not None else None
+        if p is not None and gate is not None:
+            p = p * np.minimum(1.0, 1 / (1 + np.exp(-(X[split][m] @ gate[0] + gate[1]))) / gate[2])
+        return (z if p is None else p), splits[split].y[m, j]
+
+    z_dev, y_dev = proba("dev", None)
+    cal = fit_calibrator(z_dev, y_dev, recipe.get("calibration", {}).get("method", "sigmoid"))
+    p_dev, _ = proba("dev", cal)
+    thr = choose_threshold(y_dev, p_dev, recipe.get("thresholds", {}).get("rule", "f1"))
+    p_test, y_test = proba("test", cal)
+    return {"coef": clf.coef_[0], "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
+            "dev": binary_metrics(y_dev, p_dev, thr), "test": binary_metrics(y_test, p_test, thr)}
 
 
 def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
@@ -66,7 +109,6 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
     data = recipe["data"]
     evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
     seed = int(recipe["model"].get("seed", 13))
-    cross_w = float(data.get("cross_negative_weight", 0.0))
     splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root)
               for k in ("train", "dev", "test")}
     log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
@@ -76,30 +118,16 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
     feat.fit(splits["train"].texts)
     X = {k: feat.transform(s.texts) for k, s in splits.items()}
     log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
-    coefs, intercepts, cals, thresholds, metrics = [], [], [], {}, {"dev": {}, "test": {}}
+    parts = {}
     for j, risk in enumerate(labels):
-        y = splits["train"].y[:, j]
-        if np.isnan(y).all():
-            raise ValueError(f"no training source annotates risk {risk!r}; sources: {data['sources']}")
-        clf = fit_risk(X["train"], y, recipe.get("classifier", {}), cross_w, seed)
-        coefs.append(clf.coef_[0])
-        intercepts.append(clf.intercept_[0])
-        dev_m = ~np.isnan(splits["dev"].y[:, j])
-        z_dev = clf.decision_function(X["dev"][dev_m])
-        cal = fit_calibrator(z_dev, splits["dev"].y[dev_m, j], recipe.get("calibration", {}).get("method", "sigmoid"))
-        p_dev = cal(z_dev)
-        thr = choose_threshold(splits["dev"].y[dev_m, j], p_dev, recipe.get("thresholds", {}).get("rule", "f1"))
-        cals.append(cal)
-        thresholds[risk] = thr
-        metrics["dev"][risk] = binary_metrics(splits["dev"].y[dev_m, j], p_dev, thr)
-        test_m = ~np.isnan(splits["test"].y[:, j])
-        p_test = cal(clf.decision_function(X["test"][test_m]))
-        metrics["test"][risk] = binary_metrics(splits["test"].y[test_m, j], p_test, thr)
-        log(f"{risk}: dev macro-F1 {metrics['dev'][risk]['macro_f1']:.4f}  "
-            f"test macro-F1 {metrics['test'][risk]['macro_f1']:.4f}  threshold {thr:.3f} ({time.time() - t0:.0f}s)")
-    scorer = FastScorer(labels, feat, np.stack(coefs), np.array(intercepts), cals)
-    config = model_config(recipe, labels, root, time.time() - t0)
-    det = Detector(scorer, thresholds, config)
+        parts[risk] = train_risk(j, risk, X, splits, recipe, seed)
+        log(f"{risk}: dev macro-F1 {parts[risk]['dev']['macro_f1']:.4f}  test macro-F1 "
+            f"{parts[risk]['test']['macro_f1']:.4f}  threshold {parts[risk]['threshold']:.3f} ({time.time() - t0:.0f}s)")
+    scorer = FastScorer(labels, feat, np.stack([parts[r]["coef"] for r in labels]),
+                        np.array([parts[r]["intercept"] for r in labels]), [parts[r]["cal"] for r in labels],
+                        {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None})
+    metrics = {split: {r: parts[r][split] for r in labels} for split in ("dev", "test")}
+    det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, model_config(recipe, labels, root, time.time() - t0))
     det.save_pretrained(out, metrics=metrics)
     write_model_card(Path(out), det, metrics)
     return det

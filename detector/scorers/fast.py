@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from detector.calibration import Calibrator
+from detector.calibration import Calibrator, sigmoid
 from detector.cleaning import CleanText
 from detector.features import Featurizer, FeaturizerConfig, feature_index
 from detector.segment import Segmenter
@@ -21,20 +21,30 @@ class FastScorer:
     model_type = "fast"
 
     def __init__(self, labels: list[str], featurizer: Featurizer, coef: np.ndarray,
-                 intercept: np.ndarray, calibrators: list[Calibrator]):
+                 intercept: np.ndarray, calibrators: list[Calibrator],
+                 gates: dict[str, tuple[np.ndarray, float, float]] | None = None):
         self.labels = list(labels)
         self.featurizer = featurizer
         self.coef_ = np.asarray(coef, np.float32)          # (n_labels, n_features)
         self.intercept_ = np.asarray(intercept, np.float32)  # (n_labels,)
         self.calibrators_ = calibrators
+        # label -> (coef, intercept, saturation) of a domain gate: the risk's probability is
+        # multiplied by min(1, P(text is of the kind the risk's sources cover) / saturation)
+        self.gates_ = dict(gates or {})
 
     def decision_function(self, texts: list[CleanText]) -> np.ndarray:
-        X = self.featurizer.transform(t.text for t in texts)
+        return self._logits(self.featurizer.transform(t.text for t in texts))
+
+    def _logits(self, X) -> np.ndarray:
         return np.asarray(X @ self.coef_.T) + self.intercept_[None, :]
 
     def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
-        z = self.decision_function(texts)
-        return np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1)
+        X = self.featurizer.transform(t.text for t in texts)
+        z = self._logits(X)
+        p = np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1)
+        for label, (g, b, sat) in self.gates_.items():
+            p[:, self.labels.index(label)] *= np.minimum(1.0, sigmoid(np.asarray(X @ g).ravel() + b) / sat)
+        return p
 
     def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
         """The n-grams with the largest positive contribution w_j * x_j to `label`'s score."""
@@ -61,6 +71,9 @@ class FastScorer:
         arrays = {"idf": self.featurizer.idf_, "coef": self.coef_, "intercept": self.intercept_}
         for lab, cal in zip(self.labels, self.calibrators_):
             arrays.update(cal.arrays(f"cal.{lab}"))
+        for lab, (g, b, sat) in self.gates_.items():
+            arrays[f"gate.{lab}.coef"] = np.asarray(g, np.float32)
+            arrays[f"gate.{lab}.intercept"] = np.asarray([b, sat], np.float32)
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path / WEIGHTS))
         if self.featurizer.segmenter.userdict is not None:
             (path / USERDICT).write_bytes(self.featurizer.segmenter.userdict.read_bytes())
@@ -68,6 +81,7 @@ class FastScorer:
             "featurizer": self.featurizer.config.to_dict(),
             "calibration": {lab: cal.to_json() for lab, cal in zip(self.labels, self.calibrators_)},
             "userdict": USERDICT if self.featurizer.segmenter.userdict is not None else None,
+            "gates": sorted(self.gates_),
         }
 
     @classmethod
@@ -78,7 +92,9 @@ class FastScorer:
                           extra=extra_features(config), idf=arrays["idf"])
         labels = config["labels"]
         cals = [Calibrator.from_parts(config["calibration"][lab], arrays, f"cal.{lab}") for lab in labels]
-        return cls(labels, feat, arrays["coef"], arrays["intercept"], cals)
+        gates = {lab: (arrays[f"gate.{lab}.coef"], *map(float, arrays[f"gate.{lab}.intercept"]))
+                 for lab in config.get("gates", [])}
+        return cls(labels, feat, arrays["coef"], arrays["intercept"], cals, gates)
 
 
 def extra_features(config: dict):
