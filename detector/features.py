@@ -30,13 +30,47 @@ class FeaturizerConfig:
     n_features: int = 2**20
     sublinear_tf: bool = True
     max_chars: int = 2000  # longer texts are scored on their first max_chars cleaned characters
+    extra: tuple[str, ...] = ()  # "lexicon" (paid-posting intents), "contacts" (phone, QQ, WeChat, URL)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeaturizerConfig":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if "extra" in d:
+            unknown = set(d["extra"]) - {"lexicon", "contacts"}
+            if unknown:
+                raise ValueError(f"featurizer.extra: unknown {sorted(unknown)}; known: lexicon, contacts")
+            d["extra"] = tuple(d["extra"])
+        return cls(**d)
+
+
+def lexicon_features(lexicon):
+    """Paid-posting lexicon hits as features: `lex:<category>` and `lex:<category>:strong`
+    (weight >= 0.6), each with the span of the hit."""
+    def extra(text: str) -> list[tuple[str, int, int]]:
+        out = []
+        for h in lexicon.match(text):
+            out.append((f"lex:{h.category}", h.start, h.end))
+            if h.weight >= 0.6:
+                out.append((f"lex:{h.category}:strong", h.start, h.end))
+        return out
+    return extra
+
+
+def contact_features(text: str) -> list[tuple[str, int, int]]:
+    """Contact details (phone, QQ, WeChat id, URL, e-mail) as `contact:<kind>` features."""
+    from detector.contacts import extract_contacts
+
+    return [(f"contact:{c.kind}", c.start, c.end) for c in extract_contacts(text)]
+
+
+def combine(*fns: ExtraFeatures) -> ExtraFeatures | None:
+    fns = tuple(f for f in fns if f is not None)
+    if not fns:
+        return None
+    return lambda text: [item for f in fns for item in f(text)]
 
 
 def feature_index(feature: str, n_features: int) -> int:

@@ -144,7 +144,8 @@ class RecordWriter:
         self.path, self.fmt = path, fmt or format_of(path)
         self._csv_fields: list[str] | None = None
         self._pq = None
-        self._parquet_rows: list[dict] = []
+        if path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         if self.fmt == "jsonl":
             self._f = sys.stdout if path == "-" else open(path, "a" if append else "w", encoding="utf-8")
         elif self.fmt == "csv":

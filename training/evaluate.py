@@ -54,4 +54,4 @@ def print_metrics(metrics: dict, console: Console | None = None) -> None:
         t.add_column(k, justify="right")
     for risk, m in metrics.items():
         t.add_row(risk, *[str(m[k]) if k == "n" else f"{m[k]:.4f}" for k in keys])
-    (console or Console()).print(t)
+    (console or Console(width=max(Console().width, 140))).print(t)

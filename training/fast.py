@@ -13,8 +13,10 @@ from detector.cleaning import clean
 from detector.detector import Detector
 from detector.features import Featurizer, FeaturizerConfig
 from detector.risks import RISKS
-from detector.scorers.fast import FastScorer
+from detector.scorers.fast import FastScorer, extra_features
 from detector.segment import DEFAULT_USERDICT, Segmenter
+
+DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "detector" / "resources" / "paid_posting_lexicon.toml"
 from training.calibrate import fit_calibrator
 from training.config import library_versions
 from training.data import load_source, load_specs, source_sha256
@@ -99,7 +101,9 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
     p_dev, _ = proba("dev", cal)
     thr = choose_threshold(y_dev, p_dev, recipe.get("thresholds", {}).get("rule", "f1"))
     p_test, y_test = proba("test", cal)
-    return {"coef": clf.coef_[0], "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
+    src = splits["test"].source[~np.isnan(splits["test"].y[:, j])]
+    by_source = {name: binary_metrics(y_test[src == name], p_test[src == name], thr) for name in np.unique(src)}
+    return {"test_by_source": by_source, "coef": clf.coef_[0], "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
             "dev": binary_metrics(y_dev, p_dev, thr), "test": binary_metrics(y_test, p_test, thr)}
 
 
@@ -113,8 +117,9 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
               for k in ("train", "dev", "test")}
     log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
     userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
-    feat = Featurizer(FeaturizerConfig.from_dict(recipe.get("featurizer", {})),
-                      Segmenter(userdict if userdict.is_file() else None))
+    fcfg = FeaturizerConfig.from_dict(recipe.get("featurizer", {}))
+    lexicon = Path(recipe.get("lexicon", {}).get("path", DEFAULT_LEXICON)) if "lexicon" in fcfg.extra else None
+    feat = Featurizer(fcfg, Segmenter(userdict if userdict.is_file() else None), extra=extra_features(fcfg, lexicon))
     feat.fit(splits["train"].texts)
     X = {k: feat.transform(s.texts) for k, s in splits.items()}
     log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
@@ -125,8 +130,9 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
             f"{parts[risk]['test']['macro_f1']:.4f}  threshold {parts[risk]['threshold']:.3f} ({time.time() - t0:.0f}s)")
     scorer = FastScorer(labels, feat, np.stack([parts[r]["coef"] for r in labels]),
                         np.array([parts[r]["intercept"] for r in labels]), [parts[r]["cal"] for r in labels],
-                        {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None})
+                        {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None}, lexicon_path=lexicon)
     metrics = {split: {r: parts[r][split] for r in labels} for split in ("dev", "test")}
+    metrics["test_by_source"] = {r: parts[r]["test_by_source"] for r in labels}
     det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, model_config(recipe, labels, root, time.time() - t0))
     det.save_pretrained(out, metrics=metrics)
     write_model_card(Path(out), det, metrics)

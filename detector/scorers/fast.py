@@ -10,11 +10,14 @@ from safetensors.numpy import load_file, save_file
 
 from detector.calibration import Calibrator, sigmoid
 from detector.cleaning import CleanText
-from detector.features import Featurizer, FeaturizerConfig, feature_index
+from detector.features import (Featurizer, FeaturizerConfig, combine, contact_features,
+                               feature_index, lexicon_features)
+from detector.lexicon import load_lexicon
 from detector.segment import Segmenter
 
 WEIGHTS = "fast.safetensors"
 USERDICT = "userdict.txt"
+LEXICON = "paid_posting_lexicon.toml"
 
 
 class FastScorer:
@@ -22,7 +25,8 @@ class FastScorer:
 
     def __init__(self, labels: list[str], featurizer: Featurizer, coef: np.ndarray,
                  intercept: np.ndarray, calibrators: list[Calibrator],
-                 gates: dict[str, tuple[np.ndarray, float, float]] | None = None):
+                 gates: dict[str, tuple[np.ndarray, float, float]] | None = None,
+                 lexicon_path: Path | None = None):
         self.labels = list(labels)
         self.featurizer = featurizer
         self.coef_ = np.asarray(coef, np.float32)          # (n_labels, n_features)
@@ -31,6 +35,7 @@ class FastScorer:
         # label -> (coef, intercept, saturation) of a domain gate: the risk's probability is
         # multiplied by min(1, P(text is of the kind the risk's sources cover) / saturation)
         self.gates_ = dict(gates or {})
+        self.lexicon_path = lexicon_path  # the lexicon file its "lexicon" features came from
 
     def decision_function(self, texts: list[CleanText]) -> np.ndarray:
         return self._logits(self.featurizer.transform(t.text for t in texts))
@@ -77,29 +82,35 @@ class FastScorer:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path / WEIGHTS))
         if self.featurizer.segmenter.userdict is not None:
             (path / USERDICT).write_bytes(self.featurizer.segmenter.userdict.read_bytes())
+        if self.lexicon_path is not None and Path(self.lexicon_path).resolve() != (path / LEXICON).resolve():
+            (path / LEXICON).write_bytes(Path(self.lexicon_path).read_bytes())
         return {
             "featurizer": self.featurizer.config.to_dict(),
             "calibration": {lab: cal.to_json() for lab, cal in zip(self.labels, self.calibrators_)},
             "userdict": USERDICT if self.featurizer.segmenter.userdict is not None else None,
             "gates": sorted(self.gates_),
+            "lexicon": LEXICON if self.lexicon_path is not None else None,
         }
 
     @classmethod
     def load(cls, path: Path, config: dict) -> "FastScorer":
         arrays = load_file(str(path / WEIGHTS))
         userdict = path / config["userdict"] if config.get("userdict") else None
-        feat = Featurizer(FeaturizerConfig.from_dict(config["featurizer"]), Segmenter(userdict),
-                          extra=extra_features(config), idf=arrays["idf"])
+        fcfg = FeaturizerConfig.from_dict(config["featurizer"])
+        lexicon = path / config["lexicon"] if config.get("lexicon") else None
+        feat = Featurizer(fcfg, Segmenter(userdict), extra=extra_features(fcfg, lexicon), idf=arrays["idf"])
         labels = config["labels"]
         cals = [Calibrator.from_parts(config["calibration"][lab], arrays, f"cal.{lab}") for lab in labels]
         gates = {lab: (arrays[f"gate.{lab}.coef"], *map(float, arrays[f"gate.{lab}.intercept"]))
                  for lab in config.get("gates", [])}
-        return cls(labels, feat, arrays["coef"], arrays["intercept"], cals, gates)
+        return cls(labels, feat, arrays["coef"], arrays["intercept"], cals, gates, lexicon_path=lexicon)
 
 
-def extra_features(config: dict):
-    """Extra feature functions named in the config (none yet for this recipe)."""
-    return None
+def extra_features(config: FeaturizerConfig, lexicon_path: Path | None):
+    """The extra feature function for the featurizer's `extra` list (lexicon from `lexicon_path`)."""
+    lex = lexicon_features(load_lexicon(lexicon_path)) if "lexicon" in config.extra else None
+    con = contact_features if "contacts" in config.extra else None
+    return combine(lex, con)
 
 
 def _evidence(text: CleanText, feature: str, contrib: float, spans: list[tuple[int, int]]) -> dict:

@@ -1,0 +1,92 @@
+"""The ensemble scorer: a weighted average of other models' calibrated probabilities.
+
+Members are model folders (paths relative to the ensemble folder, or absolute), loaded with
+`Detector.from_pretrained`; the ensemble folder holds only config.json (member paths and
+weights), never copies of the members. Evidence for a label comes from the member with the
+largest weight x probability for it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from detector.cleaning import CleanText, clean
+
+
+class EnsembleScorer:
+    model_type = "ensemble"
+
+    def __init__(self, labels: list[str], members: list, weights: list[float], paths: list[str],
+                 evasion: bool = True):
+        if not members or len(members) != len(weights) or len(members) != len(paths):
+            raise ValueError("an ensemble needs one weight and one path per member, and at least one member")
+        w = np.asarray(weights, np.float64)
+        if (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"ensemble weights must be >= 0 with a positive sum, not {list(weights)}")
+        self.labels = list(labels)
+        self.members = list(members)
+        self.weights = (w / w.sum()).tolist()
+        self.paths = [str(p) for p in paths]
+        self.evasion = bool(evasion)
+        for p, m in zip(self.paths, self.members):
+            missing = [lab for lab in self.labels if lab not in m.labels]
+            if missing:
+                raise ValueError(f"ensemble member {p} has no output for {', '.join(missing)}")
+        self._cols = [[m.labels.index(lab) for lab in self.labels] for m in self.members]
+
+    def _member_texts(self, member, texts: list[CleanText]) -> list[CleanText]:
+        """The texts as this member cleans them (re-cleaned only if its cleaning differs)."""
+        if member.evasion == self.evasion:
+            return texts
+        return [clean(t.original, evasion=member.evasion) for t in texts]
+
+    def member_proba(self, texts: list[CleanText]) -> list[np.ndarray]:
+        """Each member's calibrated probabilities, columns in the ensemble's label order."""
+        return [m.scorer.predict_proba(self._member_texts(m, texts))[:, cols]
+                for m, cols in zip(self.members, self._cols)]
+
+    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
+        return combine(self.member_proba(texts), self.weights)
+
+    def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
+        j = self.labels.index(label)
+        probs = self.member_proba([text])
+        best = int(np.argmax([w * p[0, j] for w, p in zip(self.weights, probs)]))
+        member = self.members[best]
+        return member.scorer.explain(self._member_texts(member, [text])[0], label, k)
+
+    def save(self, path: Path) -> dict:
+        return {"members": [{"path": p, "weight": round(float(w), 6)} for p, w in zip(self.paths, self.weights)],
+                "evasion": self.evasion}
+
+    @classmethod
+    def load(cls, path: Path, config: dict, from_pretrained: Callable) -> "EnsembleScorer":
+        path = Path(path)
+        specs = config["members"]
+        members = [from_pretrained(member_folder(path, s["path"])) for s in specs]
+        return cls(config["labels"], members, [s["weight"] for s in specs], [s["path"] for s in specs],
+                   config.get("evasion", True))
+
+
+def combine(probs: list[np.ndarray], weights: list[float]) -> np.ndarray:
+    """Weighted average of same-shaped probability arrays (weights normalised to sum 1)."""
+    w = np.asarray(weights, np.float64)
+    w = w / w.sum()
+    return sum(wi * p.astype(np.float64) for wi, p in zip(w, probs)).astype(np.float32)
+
+
+def member_folder(ensemble_dir: Path, member: str) -> Path:
+    p = Path(member)
+    return p if p.is_absolute() else Path(ensemble_dir) / p
+
+
+def relative_member_path(member: str | Path, ensemble_dir: str | Path) -> str:
+    """How the ensemble folder names a member: relative to the ensemble folder when possible."""
+    member, ensemble_dir = Path(member).resolve(), Path(ensemble_dir).resolve()
+    try:
+        return os.path.relpath(member, ensemble_dir)
+    except ValueError:  # another drive (Windows)
+        return str(member)

@@ -1,0 +1,246 @@
+"""The transformer scorer: a local Hugging Face encoder (BERT, XLM-R, converted e5) with
+mean or CLS pooling, dropout and one linear layer with one sigmoid output per label
+(multi-label), and a calibrator per label applied to its logit.
+
+Model folder: `encoder/` (encoder weights, config and tokenizer, `save_pretrained`,
+safetensors), `head.safetensors` (head weight and bias, calibrator arrays), and the
+scorer's part of config.json: {"encoder", "pooling", "max_length", "batch_size",
+"dropout", "calibration", "userdict"}. Nothing is pickled.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+from detector.calibration import Calibrator
+from detector.cleaning import CleanText
+from detector.segment import Segmenter
+
+ENCODER_DIR = "encoder"
+HEAD = "head.safetensors"
+USERDICT = "userdict.txt"
+POOLINGS = ("mean", "cls")
+MAX_OCCLUDED_WORDS = 48
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "JINGWANG_THREADS")
+_THREADS_SET = False
+
+
+def set_cpu_threads() -> None:
+    """Use every core this process may run on, unless the user chose a thread count
+    (OMP_NUM_THREADS / MKL_NUM_THREADS / JINGWANG_THREADS) or we already did it."""
+    global _THREADS_SET
+    if _THREADS_SET:
+        return
+    _THREADS_SET = True
+    chosen = os.environ.get("JINGWANG_THREADS")
+    if chosen:
+        torch.set_num_threads(max(1, int(chosen)))
+        return
+    if any(os.environ.get(v) for v in THREAD_ENV):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(max(1, cores or 1))
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """(batch, seq, hidden) -> (batch, hidden): masked mean over tokens, or the first token."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+class MultiLabelEncoder(nn.Module):
+    """encoder -> pooling -> dropout -> linear(n_labels): one logit per label."""
+
+    def __init__(self, encoder: nn.Module, n_labels: int, pooling: str = "mean", dropout: float = 0.1):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+        self.encoder = encoder
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, n_labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(self.dropout(pool(hidden, attention_mask, self.pooling)))
+
+
+def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad token id lists to the longest one: (input_ids, attention_mask)."""
+    n = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), n), dtype=torch.long)
+    for i, x in enumerate(ids):
+        input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long)
+        mask[i, :len(x)] = 1
+    return input_ids, mask
+
+
+def batch_logits(model: MultiLabelEncoder, ids: list[list[int]], pad_id: int, batch_size: int,
+                 device: str = "cpu") -> np.ndarray:
+    """Logits (n, n_labels) of tokenized texts: sorted by length, dynamic padding, input order kept."""
+    n_labels = model.head.out_features
+    out = np.zeros((len(ids), n_labels), np.float32)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    use_bf16 = device.startswith("cuda")
+    autocast = torch.autocast("cuda" if use_bf16 else "cpu", dtype=torch.bfloat16, enabled=use_bf16)
+    with torch.inference_mode(), autocast:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
+            z = model(input_ids.to(device), mask.to(device))
+            out[idx] = z.float().cpu().numpy()
+    return out
+
+
+def resolve_device(device: str) -> str:
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        return "cpu"
+    return device
+
+
+class TransformerScorer:
+    model_type = "transformer"
+
+    def __init__(self, labels: list[str], model: MultiLabelEncoder, tokenizer, calibrators: list[Calibrator],
+                 max_length: int = 128, batch_size: int = 32, segmenter: Segmenter | None = None,
+                 device: str = "cpu"):
+        self.labels = list(labels)
+        self.tokenizer = tokenizer
+        self.calibrators_ = list(calibrators)
+        self.max_length = int(max_length)
+        self.batch_size = int(batch_size)
+        self.segmenter = segmenter or Segmenter(None)
+        self.device = resolve_device(device)
+        if self.device == "cpu":
+            set_cpu_threads()
+        self.model = model.to(self.device).eval()
+        if self.model.head.out_features != len(self.labels):
+            raise ValueError(f"head has {self.model.head.out_features} outputs for {len(self.labels)} labels")
+
+    @property
+    def pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return 0 if pad is None else int(pad)
+
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """Raw logits (n, n_labels) of cleaned texts."""
+        if not texts:
+            return np.zeros((0, len(self.labels)), np.float32)
+        self.model.eval()
+        return batch_logits(self.model, self.tokenize(texts), self.pad_id, self.batch_size, self.device)
+
+    def decision_function(self, texts: list[CleanText]) -> np.ndarray:
+        return self.logits([t.text for t in texts])
+
+    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
+        z = self.decision_function(texts)
+        return np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1).astype(np.float32)
+
+    def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
+        """Occlusion over jieba words: delete every occurrence of a word, and rank words by how
+        much `label`'s logit drops (all variants in one batched pass; at most 48 words)."""
+        j = self.labels.index(label)
+        spans = word_spans(self.segmenter, text.text)
+        if not spans:
+            return []
+        words = list(spans)[:MAX_OCCLUDED_WORDS]
+        variants = [text.text] + [delete_spans(text.text, spans[w]) for w in words]
+        z = self.logits(variants)[:, j]
+        drops = [(float(z[0] - z[i + 1]), w) for i, w in enumerate(words)]
+        drops = sorted((t for t in drops if t[0] > 0), key=lambda t: -t[0])[:k]
+        return [{"term": w, "weight": round(d, 4),
+                 "spans": [list(s) for s in sorted({text.to_original(s, e) for s, e in spans[w]})]}
+                for d, w in drops]
+
+    def save(self, path: Path) -> dict:
+        path = Path(path)
+        enc_dir = path / ENCODER_DIR
+        with quiet_hf():
+            self.model.encoder.save_pretrained(enc_dir)
+            self.tokenizer.save_pretrained(enc_dir)
+        tensors = {"head.weight": self.model.head.weight, "head.bias": self.model.head.bias}
+        for lab, cal in zip(self.labels, self.calibrators_):
+            tensors.update({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in cal.arrays(f"cal.{lab}").items()})
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, str(path / HEAD))
+        userdict = self.segmenter.userdict
+        if userdict is not None and userdict.resolve() != (path / USERDICT).resolve():
+            (path / USERDICT).write_bytes(userdict.read_bytes())
+        return {"encoder": ENCODER_DIR, "pooling": self.model.pooling, "max_length": self.max_length,
+                "batch_size": self.batch_size, "dropout": float(self.model.dropout.p),
+                "calibration": {lab: cal.to_json() for lab, cal in zip(self.labels, self.calibrators_)},
+                "userdict": USERDICT if userdict is not None else None}
+
+    @classmethod
+    def load(cls, path: Path, config: dict, device: str = "cpu") -> "TransformerScorer":
+        path = Path(path)
+        enc_dir = path / config.get("encoder", ENCODER_DIR)
+        labels = config["labels"]
+        encoder, tokenizer = load_encoder(enc_dir)
+        model = MultiLabelEncoder(encoder, len(labels), config.get("pooling", "mean"), config.get("dropout", 0.1))
+        arrays = load_file(str(path / HEAD))
+        model.head.load_state_dict({"weight": arrays["head.weight"], "bias": arrays["head.bias"]})
+        np_arrays = {k: v.numpy() for k, v in arrays.items() if k.startswith("cal.")}
+        cals = [Calibrator.from_parts(config["calibration"][lab], np_arrays, f"cal.{lab}") for lab in labels]
+        userdict = path / config["userdict"] if config.get("userdict") else None
+        device = os.environ.get("JINGWANG_DEVICE", device)
+        return cls(labels, model, tokenizer, cals, config.get("max_length", 128), config.get("batch_size", 32),
+                   Segmenter(userdict), device)
+
+
+def load_encoder(folder: Path, **config_overrides):
+    """An encoder and its tokenizer from a local folder (never the hub). `config_overrides`
+    (e.g. num_hidden_layers=6) change the encoder config before the weights are loaded."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"no encoder at {folder}: expected a Hugging Face folder with config.json")
+    with quiet_hf():
+        encoder = AutoModel.from_pretrained(folder, local_files_only=True, **config_overrides)
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    return encoder, tokenizer
+
+
+@contextmanager
+def quiet_hf():
+    """No transformers progress bars or load reports (warnings about our own folders are noise)."""
+    bars, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def word_spans(segmenter: Segmenter, text: str) -> dict[str, list[tuple[int, int]]]:
+    """Distinct jieba words of `text` (punctuation-only words left out), in first-seen order,
+    each with the spans of all its occurrences."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for w, s, e in segmenter.cut_spans(text):
+        if any(ch.isalnum() for ch in w):
+            out.setdefault(w, []).append((s, e))
+    return out
+
+
+def delete_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    keep, pos = [], 0
+    for s, e in sorted(spans):
+        keep.append(text[pos:s])
+        pos = e
+    keep.append(text[pos:])
+    return "".join(keep)
