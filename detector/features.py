@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
+import re
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction import FeatureHasher
@@ -18,6 +20,22 @@ from sklearn.utils import murmurhash3_32
 from detector.segment import Segmenter
 
 Span = tuple[int, int]
+_KEEP_RUN = re.compile(r"[^\s\-*./|丨~_·•+=^\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]+")
+
+
+def skeleton(text: str) -> tuple[str, list[int]]:
+    """`text` without whitespace, emoji and separator symbols, and each kept char's index in `text`."""
+    chars, index = [], []
+    for m in _KEEP_RUN.finditer(text):
+        chars.append(m.group())
+        index.extend(range(m.start(), m.end()))
+    return "".join(chars), index
+
+
+def dropped_symbols(text: str, index: list[int]) -> list[tuple[str, int, int]]:
+    """The emoji and symbols the skeleton dropped, each as an `s:` feature (whitespace ignored)."""
+    kept = set(index)
+    return [("s:" + ch, i, i + 1) for i, ch in enumerate(text) if i not in kept and not ch.isspace()]
 ExtraFeatures = Callable[[str], list[tuple[str, int, int]]]
 
 
@@ -31,6 +49,9 @@ class FeaturizerConfig:
     sublinear_tf: bool = True
     max_chars: int = 2000  # longer texts are scored on their first max_chars cleaned characters
     extra: tuple[str, ...] = ()  # "lexicon" (paid-posting intents), "contacts" (phone, QQ, WeChat, URL)
+    # n-grams over the text without whitespace, emoji and separator symbols, so 你-就-是 and
+    # 你🔥就是 give the n-grams of 你就是 (evasions the cleaner leaves alone to keep ordinary text)
+    skeleton: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +115,17 @@ class Featurizer:
         """All features of a cleaned text, each with its [start, end) span in that text."""
         c = self.config
         text = text[: c.max_chars]
+        base, index = skeleton(text) if c.skeleton else (text, None)
+        out = self._ngrams(base)
+        if index is not None:  # spans in the skeleton -> spans in the cleaned text
+            out = [(f, index[s], index[e - 1] + 1) for f, s, e in out]
+            out.extend(dropped_symbols(text, index))
+        if self.extra is not None:
+            out.extend(self.extra(text))
+        return out
+
+    def _ngrams(self, text: str) -> list[tuple[str, int, int]]:
+        c = self.config
         out: list[tuple[str, int, int]] = []
         n = len(text)
         for k in range(c.char_ngram_min, c.char_ngram_max + 1):
@@ -104,8 +136,6 @@ class Featurizer:
             for i in range(len(words) - k + 1):
                 grp = words[i:i + k]
                 out.append(("w:" + " ".join(w for w, _, _ in grp), grp[0][1], grp[-1][2]))
-        if self.extra is not None:
-            out.extend(self.extra(text))
         return out
 
     def features(self, text: str) -> list[str]:

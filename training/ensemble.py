@@ -11,7 +11,7 @@ import numpy as np
 from detector.cleaning import clean
 from detector.detector import Detector
 from detector.risks import RISKS
-from detector.scorers.ensemble import EnsembleScorer, combine, relative_member_path
+from detector.scorers.ensemble import EnsembleScorer, combine
 from training.data import load_source, load_specs
 from training.fast import model_config, write_model_card
 from training.metrics import binary_metrics, choose_threshold
@@ -75,9 +75,9 @@ def build_ensemble(recipe: dict, out: str | Path, log=print, root=None) -> Detec
     evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
     seed, rule = int(recipe.get("model", {}).get("seed", 13)), recipe.get("thresholds", {}).get("rule", "f1")
     members = [Detector.from_pretrained(p) for p in ens["members"]]
-    paths = [relative_member_path(p, out) for p in ens["members"]]
     given = ens.get("weights", "tune")
     weights = [1.0] * len(members) if isinstance(given, str) else [float(w) for w in given]
+    paths = list(ens["members"])
     scorer = EnsembleScorer(labels, members, weights, paths, evasion)
     split = {k: raw_split(data["sources"], data.get(f"{k}_split", k), labels, root,
                           int(data.get(f"{k}_subset", 0) or 0), seed) for k in ("dev", "test")}

@@ -2,8 +2,8 @@
 
 Members are model folders (paths relative to the ensemble folder, or absolute), loaded with
 `Detector.from_pretrained`; the ensemble folder holds only config.json (member paths and
-weights), never copies of the members. Evidence for a label comes from the member with the
-largest weight x probability for it.
+weights), never copies of the members; saving it elsewhere rewrites the relative paths.
+Evidence for a label comes from the member with the largest weight x probability for it.
 """
 from __future__ import annotations
 
@@ -19,19 +19,19 @@ from detector.cleaning import CleanText, clean
 class EnsembleScorer:
     model_type = "ensemble"
 
-    def __init__(self, labels: list[str], members: list, weights: list[float], paths: list[str],
+    def __init__(self, labels: list[str], members: list, weights: list[float], folders: list[str | Path],
                  evasion: bool = True):
-        if not members or len(members) != len(weights) or len(members) != len(paths):
-            raise ValueError("an ensemble needs one weight and one path per member, and at least one member")
+        if not members or len(members) != len(weights) or len(members) != len(folders):
+            raise ValueError("an ensemble needs one weight and one folder per member, and at least one member")
         w = np.asarray(weights, np.float64)
         if (w < 0).any() or w.sum() <= 0:
             raise ValueError(f"ensemble weights must be >= 0 with a positive sum, not {list(weights)}")
         self.labels = list(labels)
         self.members = list(members)
         self.weights = (w / w.sum()).tolist()
-        self.paths = [str(p) for p in paths]
+        self.folders = [Path(os.path.abspath(p)) for p in folders]  # links kept (e.g. a `current` link)
         self.evasion = bool(evasion)
-        for p, m in zip(self.paths, self.members):
+        for p, m in zip(self.folders, self.members):
             missing = [lab for lab in self.labels if lab not in m.labels]
             if missing:
                 raise ValueError(f"ensemble member {p} has no output for {', '.join(missing)}")
@@ -59,16 +59,17 @@ class EnsembleScorer:
         return member.scorer.explain(self._member_texts(member, [text])[0], label, k)
 
     def save(self, path: Path) -> dict:
-        return {"members": [{"path": p, "weight": round(float(w), 6)} for p, w in zip(self.paths, self.weights)],
+        return {"members": [{"path": relative_member_path(f, path), "weight": round(float(w), 6)}
+                            for f, w in zip(self.folders, self.weights)],
                 "evasion": self.evasion}
 
     @classmethod
     def load(cls, path: Path, config: dict, from_pretrained: Callable) -> "EnsembleScorer":
         path = Path(path)
         specs = config["members"]
-        members = [from_pretrained(member_folder(path, s["path"])) for s in specs]
-        return cls(config["labels"], members, [s["weight"] for s in specs], [s["path"] for s in specs],
-                   config.get("evasion", True))
+        folders = [member_folder(path, s["path"]) for s in specs]
+        members = [from_pretrained(f) for f in folders]
+        return cls(config["labels"], members, [s["weight"] for s in specs], folders, config.get("evasion", True))
 
 
 def combine(probs: list[np.ndarray], weights: list[float]) -> np.ndarray:
@@ -84,9 +85,11 @@ def member_folder(ensemble_dir: Path, member: str) -> Path:
 
 
 def relative_member_path(member: str | Path, ensemble_dir: str | Path) -> str:
-    """How the ensemble folder names a member: relative to the ensemble folder when possible."""
-    member, ensemble_dir = Path(member).resolve(), Path(ensemble_dir).resolve()
+    """How the ensemble folder names a member: relative to the ensemble folder when they share
+    a parent below the root (e.g. both under models/), else absolute."""
+    member, ensemble_dir = os.path.abspath(member), os.path.abspath(ensemble_dir)
     try:
-        return os.path.relpath(member, ensemble_dir)
+        common = os.path.commonpath([member, ensemble_dir])
     except ValueError:  # another drive (Windows)
-        return str(member)
+        return member
+    return member if common == os.path.dirname(common) else os.path.relpath(member, ensemble_dir)

@@ -122,6 +122,7 @@ class TransformerScorer:
         self.batch_size = int(batch_size)
         self.segmenter = segmenter or Segmenter(None)
         self.device = resolve_device(device)
+        self._occluded: tuple[str, dict, np.ndarray | None] | None = None
         if self.device == "cpu":
             set_cpu_threads()
         self.model = model.to(self.device).eval()
@@ -151,20 +152,29 @@ class TransformerScorer:
         return np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1).astype(np.float32)
 
     def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
-        """Occlusion over jieba words: delete every occurrence of a word, and rank words by how
-        much `label`'s logit drops (all variants in one batched pass; at most 48 words)."""
+        """Occlusion over jieba words: delete every occurrence of a word and rank words by how
+        much `label`'s logit drops. All variants go through the model in one batched pass (at
+        most 48 words), and are reused for the other labels of the same text."""
         j = self.labels.index(label)
-        spans = word_spans(self.segmenter, text.text)
+        spans, z = self.occlusion(text.text)
         if not spans:
             return []
-        words = list(spans)[:MAX_OCCLUDED_WORDS]
-        variants = [text.text] + [delete_spans(text.text, spans[w]) for w in words]
-        z = self.logits(variants)[:, j]
-        drops = [(float(z[0] - z[i + 1]), w) for i, w in enumerate(words)]
+        drops = [(float(z[0, j] - z[i + 1, j]), w) for i, w in enumerate(spans)]
         drops = sorted((t for t in drops if t[0] > 0), key=lambda t: -t[0])[:k]
         return [{"term": w, "weight": round(d, 4),
                  "spans": [list(s) for s in sorted({text.to_original(s, e) for s, e in spans[w]})]}
                 for d, w in drops]
+
+    def occlusion(self, cleaned: str) -> tuple[dict[str, list[tuple[int, int]]], np.ndarray]:
+        """(word -> spans, logits): row 0 is the text, row i+1 the text without the i-th word.
+        The last text's result is kept, since a flagged post is explained once per label."""
+        if self._occluded is not None and self._occluded[0] == cleaned:
+            return self._occluded[1], self._occluded[2]
+        all_spans = word_spans(self.segmenter, cleaned)
+        spans = {w: all_spans[w] for w in list(all_spans)[:MAX_OCCLUDED_WORDS]}
+        z = self.logits([cleaned] + [delete_spans(cleaned, sp) for sp in spans.values()]) if spans else None
+        self._occluded = (cleaned, spans, z)
+        return spans, z
 
     def save(self, path: Path) -> dict:
         path = Path(path)
@@ -202,13 +212,14 @@ class TransformerScorer:
 
 
 def load_encoder(folder: Path, **config_overrides):
-    """An encoder and its tokenizer from a local folder (never the hub). `config_overrides`
-    (e.g. num_hidden_layers=6) change the encoder config before the weights are loaded."""
+    """An encoder (float32, whatever the folder stores) and its tokenizer from a local folder
+    (never the hub). `config_overrides` (e.g. num_hidden_layers=6) change the encoder config
+    before the weights are loaded."""
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"no encoder at {folder}: expected a Hugging Face folder with config.json")
     with quiet_hf():
-        encoder = AutoModel.from_pretrained(folder, local_files_only=True, **config_overrides)
+        encoder = AutoModel.from_pretrained(folder, local_files_only=True, dtype=torch.float32, **config_overrides)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     return encoder, tokenizer
 

@@ -1,0 +1,109 @@
+"""Ensemble: the tiny fast model + a tiny transformer, built with fixed and tuned weights;
+loads with Detector.from_pretrained, averages its members, and scores through the CLI."""
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from detector.detector import Detector
+from training.cli import app
+from training.ensemble import build_ensemble, weight_grid
+from training.transformer import train_transformer
+
+PROJECT = Path(__file__).resolve().parent.parent
+TEXTS = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好"]
+SOURCES = {"sources": ["cold", "weibo21", "sms_spam"], "dev_split": "dev", "test_split": "test"}
+
+
+@pytest.fixture(scope="module")
+def tiny_transformer(tiny_root, tmp_path_factory) -> Path:
+    with open(PROJECT / "configs" / "transformer-tiny.toml", "rb") as f:
+        recipe = tomllib.load(f)
+    out = tmp_path_factory.mktemp("emodels") / "tiny-transformer"
+    train_transformer(recipe, out, log=lambda m: None, root=tiny_root)
+    return out
+
+
+def ensemble_recipe(members: list[Path], weights) -> dict:
+    return {"model": {"type": "ensemble", "name": "tiny-ensemble", "version": "1", "seed": 1},
+            "ensemble": {"members": [str(m) for m in members], "weights": weights, "grid_step": 0.25},
+            "data": dict(SOURCES), "thresholds": {"rule": "f1"}, "cleaning": {"evasion": True}}
+
+
+@pytest.fixture(scope="module")
+def tiny_ensemble(tiny_model, tiny_transformer, tiny_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ensembles") / "ens"
+    build_ensemble(ensemble_recipe([tiny_model, tiny_transformer], [0.3, 0.7]), out, log=lambda m: None, root=tiny_root)
+    return out
+
+
+def test_weight_grid_covers_the_simplex_most_even_first():
+    grid = weight_grid(2, 0.25)
+    assert grid[0] == (0.5, 0.5) and len(grid) == 5 and all(sum(w) == pytest.approx(1) for w in grid)
+    assert len(weight_grid(3, 0.5)) == 6
+
+
+def test_ensemble_folder_names_members_without_copying_them(tiny_ensemble, tiny_model):
+    cfg = json.loads((tiny_ensemble / "config.json").read_text(encoding="utf-8"))
+    assert cfg["model_type"] == "ensemble"
+    assert [m["weight"] for m in cfg["scorer"]["members"]] == pytest.approx([0.3, 0.7])
+    assert (tiny_ensemble / cfg["scorer"]["members"][0]["path"]).resolve() == tiny_model.resolve()
+    assert sorted(p.name for p in tiny_ensemble.iterdir()) == ["README.md", "config.json", "metrics.json"]
+    assert not Path(cfg["scorer"]["members"][0]["path"]).is_absolute()
+    metrics = json.loads((tiny_ensemble / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["test"]) == {"rumor", "paid_posting", "harassment"}
+
+
+def test_ensemble_probabilities_are_the_weighted_average(tiny_ensemble, tiny_model, tiny_transformer, tmp_path):
+    ens = Detector.from_pretrained(tiny_ensemble)
+    ens.save_pretrained(tmp_path / "elsewhere" / "ens")  # saved elsewhere: member paths still resolve
+    ens = Detector.from_pretrained(tmp_path / "elsewhere" / "ens")
+    p_fast = Detector.from_pretrained(tiny_model).predict_proba(TEXTS)
+    p_tr = Detector.from_pretrained(tiny_transformer).predict_proba(TEXTS)
+    np.testing.assert_allclose(ens.predict_proba(TEXTS), 0.3 * p_fast + 0.7 * p_tr, atol=1e-6)
+    assert not np.allclose(p_fast, p_tr, atol=1e-3)
+
+
+def test_ensemble_evidence_comes_from_the_strongest_member(tiny_ensemble):
+    ens = Detector.from_pretrained(tiny_ensemble)
+    ct = ens.clean(["兼职刷单日结，加微信"])[0]
+    j = ens.labels.index("paid_posting")
+    probs = ens.scorer.member_proba([ct])
+    best = int(np.argmax([w * p[0, j] for w, p in zip(ens.scorer.weights, probs)]))
+    expected = ens.scorer.members[best].scorer.explain(ct, "paid_posting", 5)
+    assert ens.scorer.explain(ct, "paid_posting", 5) == expected
+
+
+def test_tuned_weights_come_from_the_grid(tiny_model, tiny_transformer, tiny_root, tmp_path):
+    det = build_ensemble(ensemble_recipe([tiny_model, tiny_transformer], "tune"), tmp_path / "tuned",
+                         log=lambda m: None, root=tiny_root)
+    assert tuple(det.scorer.weights) in weight_grid(2, 0.25)
+    assert Detector.from_pretrained(tmp_path / "tuned").scorer.weights == pytest.approx(det.scorer.weights)
+
+
+def test_cli_scores_with_the_ensemble(tiny_ensemble, tmp_path):
+    src = tmp_path / "posts.jsonl"
+    rows = [{"id": "a", "text": "兼职刷单日结，加微信"}, {"id": "b", "text": "今天天气不错，出去走走"}]
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    r = CliRunner().invoke(app, ["score", str(src), "--model", str(tiny_ensemble), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in got] == ["a", "b"] and all(x["model"] == "tiny-ensemble@1" for x in got)
+    for x in got:
+        assert set(x["evidence"]) == set(x["flags"])
+        for items in x["evidence"].values():
+            for item in items:
+                assert all(0 <= s < e <= len(rows[got.index(x)]["text"]) for s, e in item["spans"])
+
+
+def test_ensemble_recipe_parses():
+    with open(PROJECT / "configs" / "ensemble.toml", "rb") as f:
+        recipe = tomllib.load(f)
+    assert recipe["model"]["type"] == "ensemble" and len(recipe["ensemble"]["members"]) >= 2
+    assert recipe["ensemble"]["weights"] == "tune" or len(recipe["ensemble"]["weights"]) == len(recipe["ensemble"]["members"])

@@ -1,0 +1,203 @@
+"""Transformer scorer: masked loss, source balancing, batching, a tiny model trained for two
+steps, save -> load round trip, evidence spans in the original text."""
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import AutoTokenizer
+
+from detector.detector import Detector
+from training.transformer import build_encoder, freeze_embeddings, masked_bce, train_transformer
+from training.transformer_data import (build_char_tokenizer, epoch_indices, length_grouped_batches,
+                                       loss_targets, source_weights)
+
+PROJECT = Path(__file__).resolve().parent.parent
+TEXTS = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好", "明天记得带伞"]
+
+
+def tiny_transformer_recipe() -> dict:
+    with open(PROJECT / "configs" / "transformer-tiny.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.fixture(scope="module")
+def tiny_transformer(tiny_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tmodels") / "tiny-transformer"
+    train_transformer(tiny_transformer_recipe(), out, log=lambda m: None, root=tiny_root)
+    return out
+
+
+def test_masked_bce_gives_masked_entries_no_loss_and_no_gradient():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.3, 1.5, -2.0]], requires_grad=True)
+    labels = torch.tensor([[1.0, float("nan"), 0.0], [0.0, 1.0, float("nan")]])
+    mask = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    loss = masked_bce(logits, labels, mask)
+    loss.backward()
+    assert torch.isfinite(loss)
+    counted = torch.tensor([[True, False, False], [True, True, False]])
+    expected = F.binary_cross_entropy_with_logits(logits[counted], labels[counted])
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert (logits.grad[~counted] == 0).all() and (logits.grad[counted] != 0).all()
+
+
+def test_masked_bce_is_plain_bce_when_nothing_is_masked():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(4, 3), torch.randint(0, 2, (4, 3)).float()
+    plain = F.binary_cross_entropy_with_logits(logits, labels)
+    assert masked_bce(logits, labels).item() == pytest.approx(plain.item(), rel=1e-6)
+    assert masked_bce(logits, labels, torch.ones(4, 3)).item() == pytest.approx(plain.item(), rel=1e-6)
+
+
+def test_cross_source_negatives_total_their_weight_times_own_negatives():
+    y = np.array([[1.0, np.nan], [0.0, np.nan], [0.0, np.nan], [np.nan, 1.0], [np.nan, 0.0]])
+    probs = source_weights(np.array(["a", "a", "a", "b", "b"]), "uniform")
+    targets, weights = loss_targets(y, 0.3, probs)
+    assert targets.tolist() == [[1, 0], [0, 0], [0, 0], [0, 1], [0, 0]]
+    assert weights[:3, 0].tolist() == [1, 1, 1] and weights[3:, 1].tolist() == [1, 1]
+    for j in range(2):
+        own = ~np.isnan(y[:, j])
+        own_neg = (probs * own * (targets[:, j] == 0)).sum()
+        assert (probs * weights[:, j] * ~own).sum() == pytest.approx(0.3 * own_neg)
+    assert loss_targets(y, 0.0, probs)[1].tolist() == [[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]]
+
+
+def test_uniform_balance_gives_each_source_the_same_expected_count():
+    sources = np.array(["a"] * 10 + ["b"] * 100 + ["c"] * 1000)
+    for mode, share in (("uniform", [1, 1, 1]), ("sqrt", np.sqrt([10, 100, 1000])), ("none", [10, 100, 1000])):
+        w = source_weights(sources, mode)
+        per_source = [w[sources == s].sum() for s in "abc"]
+        assert w.sum() == pytest.approx(1.0)
+        assert per_source == pytest.approx(list(np.asarray(share) / np.sum(share)))
+    draw = epoch_indices(source_weights(sources, "uniform"), "uniform", np.random.default_rng(0))
+    counts = np.bincount(np.searchsorted([10, 110], draw, side="right"), minlength=3)
+    assert len(draw) == len(sources) and np.all(np.abs(counts - len(sources) / 3) < 60)
+    with pytest.raises(ValueError, match="balance"):
+        source_weights(sources, "equal")
+
+
+def test_length_grouped_batches_cover_every_index_once_and_pad_little():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 200, size=1000)
+    batches = length_grouped_batches(rng.permutation(1000), lengths, 32, rng, group=50)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    assert np.mean([lengths[b].max() - lengths[b].min() for b in batches]) < 20
+
+
+def test_char_tokenizer_saves_as_a_real_hf_tokenizer(tmp_path):
+    tok = build_char_tokenizer(["加微信刷单", "你好 世界"], max_vocab=100)
+    tok.save_pretrained(tmp_path)
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    ids = loaded(["加 微信", "没见过"])["input_ids"]
+    assert ids == tok(["加 微信", "没见过"])["input_ids"]
+    assert loaded.convert_ids_to_tokens(ids[0]) == ["[CLS]", "加", "微", "信", "[SEP]"]
+    assert loaded.convert_ids_to_tokens(ids[1])[1:-1] == ["[UNK]"] * 3
+
+
+def test_encoder_from_folder_keeps_first_layers_and_freezes_embeddings(tmp_path):
+    torch.manual_seed(0)
+    enc, tok = build_encoder({"base": "random:tiny"}, ["加微信刷单"], 32)
+    enc.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    cut, _ = build_encoder({"base": str(tmp_path), "num_layers": 1}, [], 32)
+    assert len(cut.encoder.layer) == 1 and cut.config.num_hidden_layers == 1
+    assert torch.equal(cut.encoder.layer[0].output.dense.weight, enc.encoder.layer[0].output.dense.weight)
+    frozen = freeze_embeddings(cut)
+    assert frozen == sum(p.numel() for p in cut.embeddings.parameters())
+    assert not any(p.requires_grad for p in cut.embeddings.parameters())
+    assert all(p.requires_grad for p in cut.encoder.parameters())
+
+
+def test_tiny_training_saves_a_complete_model_folder(tiny_transformer):
+    cfg = json.loads((tiny_transformer / "config.json").read_text(encoding="utf-8"))
+    assert cfg["model_type"] == "transformer" and cfg["labels"] == ["rumor", "paid_posting", "harassment"]
+    assert cfg["scorer"]["encoder"] == "encoder" and cfg["scorer"]["pooling"] == "mean"
+    assert cfg["recipe"]["train"]["max_steps"] == 2 and cfg["training"]["steps"] == 2
+    for f in ("encoder/model.safetensors", "encoder/config.json", "encoder/tokenizer.json", "head.safetensors",
+              "metrics.json", "README.md"):
+        assert (tiny_transformer / f).is_file(), f
+    assert not list(tiny_transformer.rglob("*.bin")) and not list(tiny_transformer.rglob("*.pt"))
+    metrics = json.loads((tiny_transformer / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["test"]) == {"rumor", "paid_posting", "harassment"}
+
+
+def test_save_load_round_trip_gives_identical_probabilities(tiny_transformer, tmp_path):
+    det = Detector.from_pretrained(tiny_transformer)
+    before = det.predict_proba(TEXTS)
+    det.save_pretrained(tmp_path / "copy")
+    after = Detector.from_pretrained(tmp_path / "copy").predict_proba(TEXTS)
+    np.testing.assert_array_equal(before, after)
+    assert before.shape == (len(TEXTS), 3) and ((before >= 0) & (before <= 1)).all()
+
+
+def test_training_is_deterministic_with_the_seed(tiny_root, tiny_transformer, tmp_path):
+    train_transformer(tiny_transformer_recipe(), tmp_path / "again", log=lambda m: None, root=tiny_root)
+    a = Detector.from_pretrained(tiny_transformer).predict_proba(TEXTS)
+    b = Detector.from_pretrained(tmp_path / "again").predict_proba(TEXTS)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+def test_batching_keeps_input_order(tiny_transformer):
+    det = Detector.from_pretrained(tiny_transformer)
+    det.scorer.batch_size = 2
+    together = det.predict_proba(TEXTS)
+    one_by_one = np.concatenate([det.predict_proba([t]) for t in TEXTS])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
+    np.testing.assert_allclose(det.predict_proba(TEXTS[::-1]), together[::-1], atol=1e-5)
+
+
+def test_score_gives_evidence_spans_in_the_original_text(tiny_transformer):
+    det = Detector.from_pretrained(tiny_transformer)
+    det.thresholds = {r: 0.0 for r in det.labels}  # flag every risk, so every risk is explained
+    posts = ["<p>兼职刷单日结，加微信</p>", "<b>你全家</b>都是废物！！ http://t.cn/abc"]
+    results = det.score(posts)
+    n_items = 0
+    for post, res in zip(posts, results):
+        assert set(res["evidence"]) == set(res["flags"]) == set(det.labels)
+        for items in res["evidence"].values():
+            for item in items:
+                n_items += 1
+                assert item["weight"] > 0
+                for s, e in item["spans"]:
+                    assert 0 <= s < e <= len(post)
+                    # the [URL] placeholder's span is the whole URL; any other word is itself
+                    assert post[s:e] == item["term"] or (item["term"] == "URL" and post[s:e].startswith("http"))
+    assert n_items > 0
+
+
+def test_explaining_several_labels_of_a_post_runs_the_model_once(tiny_transformer):
+    det = Detector.from_pretrained(tiny_transformer)
+    calls = []
+    real = det.scorer.logits
+    det.scorer.logits = lambda texts: calls.append(len(texts)) or real(texts)
+    ct = det.clean(["兼职刷单日结，加微信"])[0]
+    for label in det.labels:
+        det.scorer.explain(ct, label, 3)
+    n_words = len(det.scorer.segmenter.cut(ct.text)) - 1  # "，" is not a word
+    assert calls == [1 + n_words]
+
+
+@pytest.mark.parametrize("name", ["transformer.toml", "transformer-cpu.toml", "transformer-tiny.toml"])
+def test_recipes_name_every_hyperparameter(name):
+    from training.transformer import DEFAULTS
+
+    with open(PROJECT / "configs" / name, "rb") as f:
+        recipe = tomllib.load(f)
+    assert recipe["model"]["type"] == "transformer"
+    for section in ("model", "data", "train"):
+        missing = set(DEFAULTS[section]) - set(recipe[section]) - {"vocab_size"}
+        assert not missing, f"{name} [{section}] does not name {sorted(missing)}"
+
+
+def test_benchmark_script_imports():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("transformer_train", PROJECT / "benchmarks" / "transformer_train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert callable(mod.main) and callable(mod.step_time)
