@@ -2,27 +2,23 @@
 
 Pipeline (:func:`find_campaigns`):
 
-1. Match key: ``normalize_for_match`` (evasion normalisation: Traditional -> Simplified,
-   zero-width chars dropped, homoglyphs, ...), then ``[URL]`` / ``[AT]`` placeholders and
-   bracket emoji codes (``[赞]``) removed and everything that is not a letter / digit /
-   ideograph (punctuation, whitespace, emoji) dropped.  Keys shorter than ``min_chars``
-   (8) are skipped: "哈哈哈", "[赞]" are not campaigns.
-2. MinHash over character ``shingle``-grams (default 3), vectorised with numpy for a batch
-   of posts: every gram is packed from its code points, mixed by splitmix64, and permuted
-   by ``num_perm`` multiply-shift hashes; a post's signature is the per-hash minimum
-   (``uint32[num_perm]``).  Deterministic: fixed seed, no Python ``hash()``.
-3. LSH: ``bands x rows`` from :func:`lsh_params`; per band the band keys of all posts are
-   sorted and every post of a bucket is paired with the bucket's first post and with its
-   neighbour (buckets sorted by the next band's key, so similar posts sit side by side):
-   candidate pairs stay linear in the number of posts even for huge buckets.
-4. Candidates are verified by estimated Jaccard (share of equal signature slots)
-   ``>= threshold``; verified pairs are merged by connected components (union-find).
+1. Match key: ``normalize_for_match`` (Traditional -> Simplified, zero-width chars dropped,
+   homoglyphs, ...) minus ``[URL]`` / ``[AT]`` / emoji codes (``[赞]``) and everything not a
+   letter / digit / ideograph.  Keys under ``min_chars`` (8) are skipped ("哈哈哈", "[赞]").
+2. MinHash of the set of character ``shingle``-grams, vectorised with numpy per batch:
+   grams packed from code points, mixed by splitmix64, permuted by ``num_perm``
+   multiply-shift hashes; signature = per-hash minimum, ``uint32[num_perm]``.  Deterministic.
+3. LSH with :func:`lsh_params` bands; per band, posts sorted by band key (ties by the next
+   band's key) and each paired with its bucket's first post and its neighbour: candidate
+   pairs stay linear in the number of posts, even for huge buckets.
+4. Candidates verified by estimated Jaccard (share of equal slots) ``>= threshold``, then
+   connected components.  With 5-15% edits, 3-gram Jaccard of two copies is often 0.6-0.7:
+   0.7 (default) fragments some campaigns, 0.6 links them (benchmarks/campaigns.py).
 
-Memory per hashed post (bounded; no texts, ids or authors in RAM): the signature,
-``4 * num_perm`` bytes (256 B at 64), and an 8-byte spool offset: 264 B, ~264 MB per
-million posts, plus transient per-band arrays while clustering (~100 B/post).  Id, author,
-parsed time and text go to an anonymous temporary spool file (on disk) and are read back only
-for cluster members (ids, authors, times) and the representative (text).
+Memory per hashed post: the signature (``4 * num_perm`` = 256 B) and an 8-byte spool offset,
+~264 MB per million posts, plus ~170 B/post transient while clustering (measured at 1M).
+Id, author, parsed time and text go to an anonymous temporary spool file on disk and are read
+back only for cluster members (ids, authors, times) and the representative (medoid) text.
 
 Score (in [0, 1], how campaign-like a cluster is)::
 
@@ -32,7 +28,7 @@ Score (in [0, 1], how campaign-like a cluster is)::
 ``burstiness`` = share of timed members inside the densest 1-hour window (0.5 when fewer
 than 2 members have a time); ``size_factor`` = min(1, ln(size) / ln(50)).  Many distinct
 authors posting one text within an hour score ~0.75 (5 posts) to ~0.98 (40 posts); one
-author repeating a text over days scores ~0.15.
+author repeating a text 6 times over days scores ~0.13.
 """
 from __future__ import annotations
 
@@ -96,24 +92,24 @@ _NUM_RE = re.compile(r"\d{9,13}(?:\.\d+)?")
 
 def parse_time(value) -> float | None:
     """Unix seconds from ISO 8601 (with or without zone), "2024/9/26 6:02", unix seconds or
-    milliseconds; naive times are Beijing time; anything unparseable -> None."""
+    milliseconds, datetimes; naive times are Beijing time; unparseable / implausible -> None."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, datetime):  # e.g. Parquet timestamps
-        return (value if value.tzinfo else value.replace(tzinfo=CST)).timestamp()
     if isinstance(value, (int, float)):
         v = float(value)
-        return None if not math.isfinite(v) or v <= 0 else (v / 1000 if v > 1e11 else v)
-    s = str(value).strip()
-    if _NUM_RE.fullmatch(s):
-        return parse_time(float(s))
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        dt = _parse_date_re(s)
-    if dt is None:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=CST)).timestamp()
+        v = v / 1000 if v > 1e11 else v
+        return v if 0 < v < 7e9 else None  # 1970 .. 2191; also rejects nan
+    if not isinstance(value, datetime):
+        s = str(value).strip()
+        if _NUM_RE.fullmatch(s):
+            return parse_time(float(s))
+        try:
+            value = datetime.fromisoformat(s)
+        except ValueError:
+            value = _parse_date_re(s)
+        if value is None:
+            return None
+    return parse_time((value if value.tzinfo else value.replace(tzinfo=CST)).timestamp())
 
 
 def _parse_date_re(s: str) -> datetime | None:
@@ -195,8 +191,15 @@ class _Store:
     short: int = 0
 
     def signature_matrix(self, num_perm: int) -> np.ndarray:
+        """All signatures as one array; chunks are freed while copied (peak: one chunk extra)."""
         if len(self.sigs) != 1:
-            self.sigs = [np.concatenate(self.sigs) if self.sigs else np.zeros((0, num_perm), np.uint32)]
+            out, pos = np.empty((sum(map(len, self.sigs)), num_perm), np.uint32), 0
+            self.sigs.reverse()
+            while self.sigs:
+                chunk = self.sigs.pop()
+                out[pos:pos + len(chunk)] = chunk
+                pos += len(chunk)
+            self.sigs = [out]
         return self.sigs[0]
 
     def record(self, i: int) -> list:
@@ -354,9 +357,17 @@ def find_campaigns(posts: Iterable[dict], text_field: str = "text", id_field: st
                    min_chars: int = MIN_CHARS) -> list[Campaign]:
     """Clusters of >= ``min_size`` near-identical posts (estimated Jaccard of character
     ``shingle``-grams >= ``threshold``), most campaign-like first.  One pass over ``posts``."""
-    st = _collect(posts, MinHasher(num_perm, shingle), (text_field, id_field, author_field, time_field), min_chars)
+    fields = (text_field, id_field, author_field, time_field)
+    return _find(posts, fields, threshold, num_perm, shingle, min_size, min_chars)[0]
+
+
+def _find(posts: Iterable[dict], fields: tuple[str, str, str, str], threshold: float, num_perm: int,
+          shingle: int, min_size: int, min_chars: int = MIN_CHARS) -> tuple[list[Campaign], _Store]:
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+    st = _collect(posts, MinHasher(num_perm, shingle), fields, min_chars)
     try:
-        return _cluster(st, num_perm, threshold, min_size)
+        return _cluster(st, num_perm, threshold, min_size), st
     finally:
         st.spool.close()
 
@@ -406,17 +417,11 @@ def campaigns_file(input: str, out: str, text_field: str = "text", id_field: str
     cluster to ``out``, by score.  Bad records are skipped, counted and reported on stderr."""
     from detector.io import RecordWriter, format_of
 
-    if not 0 < threshold <= 1:
-        raise ValueError(f"--threshold must be in (0, 1], not {threshold}")
     format_of(out)
     t0 = time.time()
     s = CampaignSummary(out=out)
-    st = _collect(_good_records(input, text_field, id_field, s), MinHasher(num_perm, shingle),
-                  (text_field, id_field, author_field, time_field))
-    try:
-        found = _cluster(st, num_perm, threshold, min_size)
-    finally:
-        st.spool.close()
+    found, st = _find(_good_records(input, text_field, id_field, s), (text_field, id_field, author_field, time_field),
+                      threshold, num_perm, shingle, min_size)
     writer = RecordWriter(out)
     try:
         writer.write([c.to_dict() for c in found])

@@ -57,9 +57,14 @@ def score(
     strict: bool = typer.Option(False, "--strict", help="stop at the first bad record"),
     batch_size: int = typer.Option(256, min=1, help="posts per batch"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+    campaigns: bool = typer.Option(False, "--campaigns", help="cluster near-duplicate posts (copy-paste "
+                                   "campaigns): adds a `campaign` field and raises their review priority"),
 ):
     """Score posts; write one JSON record per post with scores, flags, priority and evidence."""
     s = score_file(input, model, out, flagged=flagged, text_field=text_field, id_field=id_field,
-                   strict=strict, batch_size=batch_size, progress=not quiet and sys.stderr.isatty())
+                   strict=strict, batch_size=batch_size, progress=not quiet and sys.stderr.isatty(),
+                   campaigns=campaigns)
     if not quiet:
         print_summary(s)
+
+from detector import cli_campaigns  # noqa: E402,F401  (registers `jingwang campaigns`)

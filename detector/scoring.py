@@ -51,18 +51,44 @@ def batched(items: Iterable, n: int) -> Iterator[list]:
         yield buf
 
 
-def result_record(post: Post, result: dict) -> dict:
-    return {**post.record, **result}
+def result_record(post: Post, result: dict, campaigns: dict | None = None, id_field: str = "id",
+                  thresholds: dict | None = None) -> dict:
+    rec = {**post.record, **result}
+    camp = campaigns.get(str(post.record.get(id_field))) if campaigns else None
+    if camp is not None:
+        from detector.campaigns import campaign_boost
+        from detector.flagging import priority
+
+        rec["campaign"] = camp
+        rec["priority"] = priority(result["scores"], thresholds, boost=campaign_boost(camp["size"], camp["score"]))
+        if result["flags"]:
+            rec["evidence"] = {**result["evidence"], "campaign": [{"cluster_id": camp["cluster_id"],
+                                                                   "size": camp["size"], "score": camp["score"]}]}
+    return rec
+
+
+def campaign_lookup(input: str, text_field: str, id_field: str) -> dict:
+    """First pass for --campaigns: near-duplicate clusters of the whole input, by post id."""
+    from detector.campaigns import campaign_index
+
+    posts = ((str(p.record.get(id_field)), p.text, p.record.get("author"), p.record.get("created_at"))
+             for p in iter_posts(input, text_field, id_field) if isinstance(p, Post))
+    return campaign_index(posts)
 
 
 def score_file(input: str, model: str | Path | Detector, out: str, flagged: str | None = None,
                text_field: str = "text", id_field: str = "id", strict: bool = False,
-               batch_size: int = 256, progress: bool = True) -> ScoreSummary:
+               batch_size: int = 256, progress: bool = True, campaigns: bool = False) -> ScoreSummary:
     """Score every post of `input` into `out`; flagged ones (by priority) into `flagged`.
-    Bad records go to `<out>.errors.jsonl` and stderr; with `strict` the first one stops the run."""
+    Bad records go to `<out>.errors.jsonl` and stderr; with `strict` the first one stops the run.
+    With `campaigns`, a first pass clusters near-duplicate posts: each clustered post gets a
+    `campaign` field and a review-priority boost (the input must be a file, not stdin)."""
     det = model if isinstance(model, Detector) else Detector.from_pretrained(model)
     summary = ScoreSummary(out=out, flagged_out=flagged, flagged={r: 0 for r in det.labels})
     t0 = time.time()
+    if campaigns and input == "-":
+        raise ValueError("--campaigns reads the input twice: give a file, not - (stdin)")
+    camp = campaign_lookup(input, text_field, id_field) if campaigns else None
     posts_iter = iter_posts(input, text_field, id_field)
     first = next(posts_iter, None)  # opens the input (clear error) before any output is touched
     writer = RecordWriter(out)
@@ -83,7 +109,7 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
                     _report(err_file, p.line, p.record.get(id_field), f"long text ({len(p.text)} characters): "
                             f"scored on its first {MAX_CHARS_WARN}, warning only", input)
             results = det.score([p.text[:MAX_CHARS_WARN] for p in posts])
-            records = [result_record(p, r) for p, r in zip(posts, results)]
+            records = [result_record(p, r, camp, id_field, det.thresholds) for p, r in zip(posts, results)]
             writer.write(records)
             summary.read += len(batch)
             summary.scored += len(records)

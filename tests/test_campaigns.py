@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -47,7 +48,8 @@ def background(n: int = 200, seed: int = 7) -> list[dict]:
 
 
 def praise_posts() -> list[dict]:
-    return [{"id": f"p{i}", "text": t, "author": f"shill{i}", "created_at": T0 + 40 + 97 * i} for i, t in enumerate(PRAISE)]
+    return [{"id": f"p{i}", "text": t, "author": f"shill{i}", "created_at": T0 + 40 + 97 * i}
+            for i, t in enumerate(PRAISE)]
 
 
 def mixed(seed: int = 3) -> list[dict]:
@@ -119,6 +121,7 @@ def test_missing_authors_and_times():
     ("2024-09-25T22:02:00Z", T0), ("2024-09-25T22:02:00+00:00", T0), (T0, T0), (str(T0), T0),
     (T0 * 1000, T0), ("2024年9月26日 6:02", T0), ("2024-09-26", T0 - 6 * 3600 - 120),
     ("yesterday", None), ("", None), (None, None), ("2024/13/40 6:02", None), (True, None),
+    ("0001-01-01", None), (float("nan"), None), (-5, None), (datetime(2024, 9, 26, 6, 2), T0),
 ])
 def test_parse_time(value, expected):
     assert parse_time(value) == expected
@@ -163,6 +166,9 @@ def test_cli_campaigns(tmp_path):
     assert r.exit_code == 0, r.output
     assert "clusters" in r.output and "1 (5 posts)" in r.output
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+    stdin = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in mixed())
+    r = CliRunner().invoke(app, ["campaigns", "-", "--out", str(out), "--quiet"], input=stdin)
+    assert r.exit_code == 0 and len(out.read_text(encoding="utf-8").splitlines()) == 1
     r = CliRunner().invoke(app, ["campaigns", str(tmp_path / "missing.jsonl"), "--out", str(out)])
     assert r.exit_code == 2 and "no such file" in r.output
     r = CliRunner().invoke(app, ["campaigns", str(src), "--out", str(tmp_path / "x.txt")])

@@ -124,3 +124,32 @@ def test_train_with_bad_recipe_is_one_sentence(tmp_path):
     bad.write_text("[model\n", encoding="utf-8")
     r = runner.invoke(app, ["train", "--config", str(bad), "--out", str(tmp_path / "m")])
     assert r.exit_code == 2 and "not valid TOML" in r.output
+
+
+def test_score_with_campaigns_marks_and_boosts_the_copy_paste_posts(tiny_model, tmp_path):
+    src = tmp_path / "posts.jsonl"
+    praise = "用了一周的焰客空气炸锅，真的太好用了！无油也能炸出金黄酥脆的鸡翅，强烈推荐给大家"
+    rows = [{"id": f"c{i}", "text": praise + "!" * i, "author": f"u{i}", "created_at": f"2026-11-20T08:0{i}:00+08:00"}
+            for i in range(5)]
+    rows += [{"id": "o1", "text": "今天天气不错，出去走走，晚上吃火锅", "author": "x", "created_at": "2026-11-20T09:00:00+08:00"},
+             {"id": "o2", "text": "这本书写得很好，推荐给喜欢历史的朋友", "author": "y", "created_at": "2026-11-21T09:00:00+08:00"}]
+    _jsonl(src, rows)
+    out = tmp_path / "scored.jsonl"
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out), "--campaigns"])
+    assert r.exit_code == 0, r.output
+    res = {x["id"]: x for x in _read(out)}
+    assert {res[f"c{i}"]["campaign"]["cluster_id"] for i in range(5)} == {res["c0"]["campaign"]["cluster_id"]}
+    assert res["c0"]["campaign"]["size"] == 5 and "campaign" not in res["o1"]
+    plain = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(tmp_path / "p.jsonl")])
+    assert plain.exit_code == 0
+    base = {x["id"]: x for x in _read(tmp_path / "p.jsonl")}
+    assert res["c0"]["priority"] > base["c0"]["priority"] and res["o1"]["priority"] == base["o1"]["priority"]
+
+
+def test_campaigns_command_is_registered(tmp_path):
+    src = tmp_path / "p.jsonl"
+    _jsonl(src, [{"id": i, "text": "加微信领取优惠券，每天都有新的福利等你来拿哦", "author": f"a{i}"} for i in range(4)])
+    r = runner.invoke(app, ["campaigns", str(src), "--out", str(tmp_path / "c.jsonl")])
+    assert r.exit_code == 0, r.output
+    (cl,) = _read(tmp_path / "c.jsonl")
+    assert cl["size"] == 4 and cl["distinct_authors"] == 4
