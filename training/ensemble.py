@@ -13,22 +13,24 @@ from detector.detector import Detector
 from detector.risks import RISKS
 from detector.scorers.ensemble import EnsembleScorer, combine
 from training.data import load_source, load_specs
-from training.fast import model_config, write_model_card
+from training.fast import by_source, model_config, write_model_card
 from training.metrics import binary_metrics, choose_threshold
 
 
 def raw_split(sources: list[str], split: str, labels: list[str], root=None, subset: int = 0,
-              seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """Original texts and label matrix (NaN = not annotated); at most `subset` rows per source."""
+              seed: int = 0) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Original texts, label matrix (NaN = not annotated) and source names; at most `subset`
+    rows per source."""
     specs, rng = load_specs(), np.random.default_rng(seed)
-    texts, ys = [], []
+    texts, ys, srcs = [], [], []
     for name in sources:
         ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels))
         if subset and len(ds) > subset:
             ds = ds.select(np.sort(rng.choice(len(ds), int(subset), replace=False)))
         texts.extend(ds["text"])
+        srcs.extend([name] * len(ds))
         ys.append(np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float).T.reshape(len(ds), -1))
-    return texts, (np.concatenate(ys) if ys else np.zeros((0, len(labels))))
+    return texts, (np.concatenate(ys) if ys else np.zeros((0, len(labels)))), np.array(srcs)
 
 
 def weight_grid(n_members: int, step: float) -> list[tuple[float, ...]]:
@@ -81,7 +83,7 @@ def build_ensemble(recipe: dict, out: str | Path, log=print, root=None) -> Detec
     scorer = EnsembleScorer(labels, members, weights, paths, evasion)
     split = {k: raw_split(data["sources"], data.get(f"{k}_split", k), labels, root,
                           int(data.get(f"{k}_subset", 0) or 0), seed) for k in ("dev", "test")}
-    probs = {k: scorer.member_proba([clean(t, evasion=evasion) for t in texts]) for k, (texts, _) in split.items()}
+    probs = {k: scorer.member_proba([clean(t, evasion=evasion) for t in texts]) for k, (texts, _, _) in split.items()}
     log(f"member probabilities on dev and test ({time.time() - t0:.0f}s)")
     if isinstance(given, str):
         if given != "tune":
@@ -94,6 +96,10 @@ def build_ensemble(recipe: dict, out: str | Path, log=print, root=None) -> Detec
         raise ValueError(f"no dev rows annotate {', '.join(missing)}; check data.sources")
     _, test_m = thresholds_and_metrics(combine(probs["test"], scorer.weights), split["test"][1], labels, rule, thresholds)
     metrics = {"dev": dev_m, "test": test_m}
+    y_test, src_test = split["test"][1], split["test"][2]
+    metrics["test_by_source"] = by_source(y_test, combine(probs["test"], scorer.weights), src_test, thresholds, labels)
+    metrics["members_test_by_source"] = {
+        path: by_source(y_test, pm, src_test, m.thresholds, labels) for path, pm, m in zip(paths, probs["test"], members)}
     for r in labels:
         if r in test_m:
             log(f"{r}: dev macro-F1 {dev_m[r]['macro_f1']:.4f}  test macro-F1 {test_m[r]['macro_f1']:.4f}  "

@@ -64,6 +64,21 @@ def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, ri
     return clf.fit(X[keep], target, sample_weight=weight[keep])
 
 
+def source_metrics(y: np.ndarray, p: np.ndarray, src: np.ndarray, threshold: float) -> dict:
+    """binary_metrics of one risk for each source separately (y, p, src: annotated rows only)."""
+    return {str(name): binary_metrics(y[src == name], p[src == name], threshold) for name in np.unique(src)}
+
+
+def by_source(y: np.ndarray, p: np.ndarray, src: np.ndarray, thresholds: dict, labels: list[str]) -> dict:
+    """{risk: {source: metrics}} over a label matrix with NaN = not annotated."""
+    out = {}
+    for j, risk in enumerate(labels):
+        m = ~np.isnan(y[:, j])
+        if m.any() and risk in thresholds:
+            out[risk] = source_metrics(y[m, j], p[m, j], np.asarray(src)[m], thresholds[risk])
+    return out
+
+
 def per_risk(value, risk: str, default: float) -> float:
     """A hyperparameter given once or per risk ({rumor = 32.0, ...})."""
     return float(value.get(risk, default) if isinstance(value, dict) else (default if value is None else value))
@@ -102,8 +117,7 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
     thr = choose_threshold(y_dev, p_dev, recipe.get("thresholds", {}).get("rule", "f1"))
     p_test, y_test = proba("test", cal)
     src = splits["test"].source[~np.isnan(splits["test"].y[:, j])]
-    by_source = {name: binary_metrics(y_test[src == name], p_test[src == name], thr) for name in np.unique(src)}
-    return {"test_by_source": by_source, "coef": clf.coef_[0], "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
+    return {"test_by_source": source_metrics(y_test, p_test, src, thr), "coef": clf.coef_[0], "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
             "dev": binary_metrics(y_dev, p_dev, thr), "test": binary_metrics(y_test, p_test, thr)}
 
 

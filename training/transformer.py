@@ -22,7 +22,7 @@ from detector.scorers.transformer import (MultiLabelEncoder, TransformerScorer, 
                                           pad_batch, resolve_device, set_cpu_threads)
 from detector.segment import DEFAULT_USERDICT, Segmenter
 from training.calibrate import fit_calibrator
-from training.fast import Split, model_config, write_model_card
+from training.fast import Split, model_config, source_metrics, write_model_card
 from training.metrics import binary_metrics, choose_threshold
 from training.transformer_data import (build_char_tokenizer, epoch_indices, length_grouped_batches, load_rows,
                                        loss_targets, source_weights)
@@ -244,6 +244,8 @@ def calibrate_and_measure(labels: list[str], z_dev: np.ndarray, dev: Encoded, z_
         metrics["dev"][risk] = binary_metrics(dev.y[dm, j], p_dev, thr)
         if tm.any():
             metrics["test"][risk] = binary_metrics(test.y[tm, j], cal(z_test[tm, j]), thr)
+            metrics.setdefault("test_by_source", {})[risk] = source_metrics(
+                test.y[tm, j], cal(z_test[tm, j]), np.asarray(test.sources)[tm], thr)
             log(f"{risk}: dev macro-F1 {metrics['dev'][risk]['macro_f1']:.4f}  "
                 f"test macro-F1 {metrics['test'][risk]['macro_f1']:.4f}  threshold {thr:.3f}")
     return cals, thresholds, metrics
