@@ -5,8 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= models/default
 OUT ?= out
+# The end-to-end review test drives Debian's chromium with Playwright (never `playwright install`,
+# which downloads a browser and fails offline).
+CHROMIUM ?= /usr/bin/chromium
+PLAYWRIGHT ?= playwright==1.65.2
 
-.PHONY: setup run test test-all bench clean
+.PHONY: setup browser run test test-all bench clean
 
 $(BIN)/jingwang: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +22,13 @@ $(BIN)/jingwang: pyproject.toml
 
 setup: $(BIN)/jingwang
 
+browser: setup
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "no chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium' (the browser test skips without it)"; fi; \
+	fi
+	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install -q $(PLAYWRIGHT)
+
 $(MODEL)/config.json: | setup
 	$(BIN)/jingwang train --config configs/fast.toml --out $(MODEL)
 
@@ -26,10 +37,10 @@ run: setup $(MODEL)/config.json
 	$(BIN)/jingwang score data/samples/posts.jsonl --model $(MODEL) --out $(OUT)/scored.jsonl --flagged $(OUT)/flagged.jsonl
 	@echo "Scored posts: $(OUT)/scored.jsonl   Flagged for review (by priority): $(OUT)/flagged.jsonl"
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-all: setup
+test-all: setup browser
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -1,4 +1,5 @@
-"""Recall on evasive rewrites against recall on the plain posts, per risk and perturbation.
+"""Recall on evasive rewrites against recall on the plain posts, per risk and perturbation,
+and the share of the posts flagged in plain form that are still flagged after the rewrite.
 
 Positives of each test set are rewritten (training/perturb.py) and scored at the model's
 thresholds. Goal (issue 4): recall on rewrites within 3 points of the plain recall for the
@@ -21,9 +22,8 @@ from training.perturb import PERTURBATIONS, perturb
 SETS = {"harassment": ("cold", "test"), "rumor": ("weibo21", "test"), "paid_posting": ("paid_team", "test")}
 
 
-def recall(det: Detector, texts: list[str], risk: str) -> float:
-    p = det.predict_proba(texts)[:, det.labels.index(risk)]
-    return float(np.mean(p >= det.thresholds[risk]))
+def flagged(det: Detector, texts: list[str], risk: str) -> np.ndarray:
+    return det.predict_proba(texts)[:, det.labels.index(risk)] >= det.thresholds[risk]
 
 
 def main() -> None:
@@ -37,10 +37,14 @@ def main() -> None:
     for risk, (source, split) in SETS.items():
         ds = load_source(source, split)
         texts = [t for t, y in zip(ds["text"], ds[risk]) if y == 1][: args.max]
-        row = {"plain": recall(det, texts, risk), "n": len(texts)}
+        plain = flagged(det, texts, risk)
+        row, kept = {"plain": float(plain.mean()), "n": len(texts)}, {"n": int(plain.sum())}
         for kind in PERTURBATIONS:
-            row[kind] = recall(det, perturb(texts, kind, seed=0), risk)
+            hit = flagged(det, perturb(texts, kind, seed=0), risk)
+            row[kind] = float(hit.mean())
+            kept[kind] = float(hit[plain].mean()) if plain.any() else float("nan")
         results[risk] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+        results[risk]["flagged_kept"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in kept.items()}
         print(risk, json.dumps(results[risk]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"model": args.model, "recall": results}, indent=2), encoding="utf-8")
@@ -48,6 +52,11 @@ def main() -> None:
     print("| risk | n | " + " | ".join(kinds) + " |\n|" + "---|" * (len(kinds) + 2))
     for risk, row in results.items():
         print(f"| {risk} | {row['n']} | " + " | ".join(f"{row[k]:.3f}" for k in kinds) + " |")
+    print("\nShare of the plain-flagged positives still flagged after each rewrite:")
+    print("| risk | flagged | " + " | ".join(PERTURBATIONS) + " |\n|" + "---|" * (len(PERTURBATIONS) + 2))
+    for risk, row in results.items():
+        kept = row["flagged_kept"]
+        print(f"| {risk} | {kept['n']} | " + " | ".join(f"{kept[k]:.3f}" for k in PERTURBATIONS) + " |")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,5 @@ def score(
         print_summary(s)
 
 from detector import cli_campaigns  # noqa: E402,F401  (registers `jingwang campaigns`)
+
+from detector import cli_review  # noqa: E402,F401  (registers `jingwang review`)

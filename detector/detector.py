@@ -8,6 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from detector.cleaning import CleanText, clean
+from detector.contacts import extract_contacts
 from detector.flagging import flags_for, priority
 
 CONFIG = "config.json"
@@ -102,5 +103,19 @@ class Detector:
         scores = {r: round(float(p), 4) for r, p in zip(self.labels, row)}
         flags = flags_for(scores, self.thresholds)
         ev = {r: self.scorer.explain(ct, r, k) for r in flags} if evidence else {}
+        contacts = contact_evidence(ct)
+        if "paid_posting" in ev:
+            ev["paid_posting"] = ev["paid_posting"] + contacts
         return {"scores": scores, "flags": flags, "priority": priority(scores, self.thresholds),
-                "evidence": ev, "model": self.model_id}
+                "evidence": ev, "contacts": contacts, "model": self.model_id}
+
+
+def contact_evidence(ct: CleanText) -> list[dict]:
+    """Phones, QQ and WeChat ids, URLs and e-mails found in the cleaned text (so evasive
+    spellings count), each with its span in the ORIGINAL text and the original spelling."""
+    out = []
+    for c in extract_contacts(ct.text):
+        s, e = ct.to_original(c.start, c.end)
+        value = ct.original[s:e] if c.kind == "url" else c.value
+        out.append({"term": value, "kind": f"contact:{c.kind}", "weight": 0.0, "spans": [[s, e]]})
+    return out

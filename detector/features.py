@@ -32,10 +32,25 @@ def skeleton(text: str) -> tuple[str, list[int]]:
     return "".join(chars), index
 
 
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
 def dropped_symbols(text: str, index: list[int]) -> list[tuple[str, int, int]]:
-    """The emoji and symbols the skeleton dropped, each as an `s:` feature (whitespace ignored)."""
-    kept = set(index)
-    return [("s:" + ch, i, i + 1) for i, ch in enumerate(text) if i not in kept and not ch.isspace()]
+    """The emoji and symbols the skeleton dropped, each as an `s:` feature; not whitespace, and
+    not emoji wedged between two Chinese characters (加🔥微🔥信: an evasion, not a signal)."""
+    out = []
+    for a, b in zip([-1] + index, index + [len(text)]):
+        if b - a <= 1:
+            continue
+        wedged = a >= 0 and b < len(text) and _cjk(text[a]) and _cjk(text[b])
+        out.extend(("s:" + text[i], i, i + 1) for i in range(a + 1, b)
+                   if not text[i].isspace() and not (wedged and _emoji(text[i])))
+    return out
+
+
+def _emoji(ch: str) -> bool:
+    return ch >= "\U0001f000" or "\u2600" <= ch <= "\u27bf" or ch in "\ufe0f\u200d"
 ExtraFeatures = Callable[[str], list[tuple[str, int, int]]]
 
 

@@ -99,3 +99,19 @@ def test_priority_puts_flagged_above_unflagged():
 def test_unknown_model_path_says_so(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no model at"):
         Detector.from_pretrained(tmp_path / "nope")
+
+
+def test_contacts_are_extracted_with_original_spans(tiny_model):
+    det = Detector.from_pretrained(tiny_model)
+    text = "兼职刷单日结，加 薇 信：abc_12345，或扣扣①②③④⑤⑥⑦，详情 https://t.cn/xyz"
+    (res,) = det.score([text])
+    kinds = {c["kind"] for c in res["contacts"]}
+    assert {"contact:wechat", "contact:qq", "contact:url"} <= kinds, res["contacts"]
+    for c in res["contacts"]:
+        (s, e), = c["spans"]
+        assert text[s:e].strip()
+    qq = next(c for c in res["contacts"] if c["kind"] == "contact:qq")
+    assert "①" in text[qq["spans"][0][0]:qq["spans"][0][1]]
+    det.thresholds = {r: 0.0 for r in det.labels}
+    (res,) = det.score([text])
+    assert any(it.get("kind", "").startswith("contact:") for it in res["evidence"]["paid_posting"])

@@ -160,7 +160,7 @@ def test_score_gives_evidence_spans_in_the_original_text(tiny_transformer):
     for post, res in zip(posts, results):
         assert set(res["evidence"]) == set(res["flags"]) == set(det.labels)
         for items in res["evidence"].values():
-            for item in items:
+            for item in (i for i in items if not i.get("kind", "").startswith("contact:")):
                 n_items += 1
                 assert item["weight"] > 0
                 for s, e in item["spans"]:

@@ -35,13 +35,45 @@ def evaluate(
     model: str = typer.Argument(..., help="model folder"),
     data: str = typer.Argument(..., help="JSONL with text and label (1 = risky)"),
     risk: str = typer.Option(..., "--risk", "-r", help="which risk `label` means"),
-    out: Path = typer.Option(..., "--out", "-o", help="folder for metrics.json"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder for metrics.json and report.html"),
+    perturb: Optional[List[str]] = typer.Option(None, "--perturb", help="also evaluate evasive rewrites: all, or "
+                                                "traditional|pinyin|homophone|split|emoji|zero-width|homoglyph "
+                                                "(repeatable or comma-separated)"),
+    compare: Optional[str] = typer.Option(None, "--compare", help="another model folder: both on the same data, "
+                                          "differences with a paired bootstrap and McNemar's test"),
+    report: bool = typer.Option(True, "--report/--no-report", help="write OUT/report.html"),
+    target_precision: float = typer.Option(0.9, "--target-precision", min=0.0, max=1.0,
+                                           help="report the lowest threshold reaching this precision"),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="resamples for confidence intervals"),
 ):
-    """Evaluate a model on labeled data for one risk; writes OUT/metrics.json and prints a table."""
+    """Evaluate a model on labeled data for one risk; writes OUT/metrics.json (and OUT/report.html)
+    and prints a table."""
     from training.evaluate import evaluate_file, print_metrics
 
-    metrics = evaluate_file(model, data, risk, out)
+    metrics = evaluate_file(model, data, risk, out, perturb=perturb, compare=compare, report=report,
+                            target_precision=target_precision, n_boot=bootstrap)
     print_metrics(metrics)
+    err.print(f"metrics written to {out / 'metrics.json'}" + (f", report to {out / 'report.html'}" if report else ""))
+
+
+@app.command()
+@friendly
+def benchmark(
+    config: Path = typer.Argument(Path("configs/benchmarks.toml"), help="benchmark sets and published anchors"),
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="model folder (repeatable; "
+                                              "default: the config's models)"),
+    out: Path = typer.Option(Path("results/benchmark"), "--out", "-o", help="folder for benchmark.md, "
+                             "metrics.json and report.html"),
+    bootstrap: Optional[int] = typer.Option(None, "--bootstrap", min=0, help="resamples (default: the config's)"),
+    report: Optional[bool] = typer.Option(None, "--report/--no-report", help="write OUT/report.html"),
+):
+    """Every configured test set for one or more models: one markdown table beside the published results."""
+    from training.benchmark import run_benchmark
+
+    table, _ = run_benchmark(config, model or None, out, n_boot=bootstrap, report=report,
+                             log=lambda m: err.print(m, highlight=False))
+    print(table, end="")
+    err.print(f"table written to {out / 'benchmark.md'}")
 
 
 @data_app.command("pull")
@@ -82,6 +114,9 @@ def model_base(
         raise ValueError(f"--dtype must be fp32 or fp16, not {dtype!r}")
     path = build_base_model(out, trim_vocab_texts=texts, dtype=dtype)
     err.print(f"base model written to {path}")
+
+
+from training import cli_retrain  # noqa: E402,F401  (registers `jingwang retrain` and `jingwang models`)
 
 
 def main() -> None:

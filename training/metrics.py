@@ -67,3 +67,97 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "f1") -> float:
         if v > best_v:
             best_t, best_v = float(t), v
     return best_t
+
+
+# --- bootstrap confidence intervals and threshold tables (numpy only, fast enough to resample) ---
+
+CI_KEYS = ("accuracy", "precision", "recall", "f1", "macro_f1", "roc_auc", "pr_auc")
+
+
+def _auc_ap(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """ROC-AUC (Mann-Whitney with tied scores counted half) and average precision (as scikit-learn)."""
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan"), float("nan")
+    order = np.argsort(-p, kind="mergesort")
+    ps, ys = p[order], y[order]
+    last = np.r_[np.nonzero(np.diff(ps))[0], len(ps) - 1]  # last index of each group of tied scores
+    tp = np.cumsum(ys)[last].astype(float)
+    fp = (last + 1) - tp
+    rec = tp / n_pos
+    ap = float(np.sum(np.diff(np.r_[0.0, rec]) * tp / (tp + fp)))
+    dfp = np.diff(np.r_[0.0, fp])
+    tp_before = np.r_[0.0, tp[:-1]]
+    auc = float(np.sum(dfp * (tp_before + 0.5 * np.diff(np.r_[0.0, tp]))) / (n_pos * n_neg))
+    return auc, ap
+
+
+def fast_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
+    """The CI_KEYS of `binary_metrics`, computed with numpy alone (for bootstrap resamples)."""
+    y = np.asarray(y).astype(int)
+    p = np.asarray(p, float)
+    pred = p >= threshold
+    tp = float(np.sum(pred & (y == 1)))
+    fp = float(np.sum(pred & (y == 0)))
+    fn = float(np.sum(~pred & (y == 1)))
+    tn = float(len(y) - tp - fp - fn)
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    f1_neg = 2 * tn / (2 * tn + fn + fp) if tn else 0.0
+    auc, ap = _auc_ap(y, p)
+    return {"accuracy": (tp + tn) / max(len(y), 1), "precision": tp / (tp + fp) if tp + fp else 0.0,
+            "recall": tp / (tp + fn) if tp + fn else 0.0, "f1": f1, "macro_f1": (f1 + f1_neg) / 2,
+            "roc_auc": auc, "pr_auc": ap}
+
+
+def bootstrap_samples(n: int, n_boot: int, seed: int = 0):
+    """Index arrays of `n_boot` resamples with replacement (the same for the same seed: paired tests)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n_boot):
+        yield rng.integers(0, n, n)
+
+
+def percentile_ci(values: np.ndarray, level: float = 0.95) -> list[float]:
+    values = np.asarray(values, float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return [float("nan"), float("nan")]
+    lo, hi = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
+    return [float(lo), float(hi)]
+
+
+def bootstrap_ci(y: np.ndarray, p: np.ndarray, threshold: float, n_boot: int = 1000,
+                 level: float = 0.95, seed: int = 0) -> dict[str, list[float]]:
+    """Percentile bootstrap interval of each CI_KEYS metric (rows resampled with replacement)."""
+    y, p = np.asarray(y).astype(int), np.asarray(p, float)
+    if n_boot <= 0 or len(y) == 0:
+        return {}
+    draws = [fast_metrics(y[i], p[i], threshold) for i in bootstrap_samples(len(y), n_boot, seed)]
+    return {k: percentile_ci(np.array([d[k] for d in draws]), level) for k in CI_KEYS}
+
+
+def confusion(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, int]:
+    y, pred = np.asarray(y).astype(int), np.asarray(p, float) >= threshold
+    return {"tp": int(np.sum(pred & (y == 1))), "fp": int(np.sum(pred & (y == 0))),
+            "fn": int(np.sum(~pred & (y == 1))), "tn": int(np.sum(~pred & (y == 0)))}
+
+
+def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
+    """Precision, recall, F1 and the share of posts flagged at one threshold."""
+    m = fast_metrics(y, p, threshold)
+    return {"threshold": float(threshold), "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
+            "flagged": float(np.mean(np.asarray(p) >= threshold)) if len(p) else 0.0}
+
+
+def threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float) -> dict | None:
+    """The lowest threshold (one of the scores) whose precision on (y, p) reaches `target`; None if none does."""
+    y, p = np.asarray(y).astype(int), np.asarray(p, float)
+    order = np.argsort(-p, kind="mergesort")
+    ps, ys = p[order], y[order]
+    last = np.r_[np.nonzero(np.diff(ps))[0], len(ps) - 1] if len(ps) else np.zeros(0, int)
+    tp = np.cumsum(ys)[last]
+    prec = tp / (last + 1)
+    ok = np.nonzero(prec >= target)[0]
+    if len(ok) == 0:
+        return None
+    return at_threshold(y, p, float(ps[last[ok[-1]]]))

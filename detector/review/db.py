@@ -1,0 +1,511 @@
+"""The review queue: one SQLite file (WAL mode) holding the scored items and an append-only audit
+table of reviewer decisions.
+
+- `items`: one row per post id, with the scored record, its review status, the latest labels and
+  a `version` that grows with every decision (optimistic concurrency: a client may send the
+  version it saw, and a decision made on a stale view is refused instead of silently winning).
+- `decisions`: every decision ever made, never updated or deleted (triggers forbid it). Each has
+  a unique `decision_id` chosen by the client: a retried POST with the same id is recognised and
+  not applied twice.
+
+Every method opens its own connection and closes it, so one `ReviewDB` can be shared by the
+threads of a web server (one connection per request)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from detector.risks import RISKS
+
+SCHEMA_VERSION = "1"
+BATCH = 2000  # imported records per write transaction (reviewers' decisions interleave between)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id          TEXT PRIMARY KEY,
+    text        TEXT NOT NULL,
+    record      TEXT NOT NULL,                -- the scored record (JSON)
+    record_sha  TEXT NOT NULL,
+    scores      TEXT NOT NULL DEFAULT '{}',   -- {risk: probability} (JSON)
+    top_score   REAL NOT NULL DEFAULT 0,
+    flags       TEXT NOT NULL DEFAULT ',',    -- ",rumor,harassment," (searchable with instr)
+    priority    REAL NOT NULL DEFAULT 0,
+    campaign    TEXT,                         -- cluster id, if the post is in a campaign
+    model       TEXT,
+    status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'reviewed')),
+    labels      TEXT,                         -- latest decision {risk: 0|1} (JSON)
+    reviewer    TEXT,
+    note        TEXT,
+    decided_at  TEXT,
+    n_decisions INTEGER NOT NULL DEFAULT 0,
+    version     INTEGER NOT NULL DEFAULT 1,
+    imported_at TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_queue ON items (status, priority DESC, id);
+CREATE INDEX IF NOT EXISTS items_priority ON items (priority DESC, id);
+CREATE INDEX IF NOT EXISTS items_campaign ON items (campaign, priority DESC, id) WHERE campaign IS NOT NULL;
+CREATE TABLE IF NOT EXISTS decisions (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id  TEXT NOT NULL UNIQUE,        -- idempotency key
+    item_id      TEXT NOT NULL REFERENCES items (id),
+    reviewer     TEXT NOT NULL,
+    labels       TEXT NOT NULL,
+    note         TEXT NOT NULL DEFAULT '',
+    source       TEXT NOT NULL DEFAULT 'api',
+    item_version INTEGER NOT NULL,            -- the item's version this decision produced
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_item ON decisions (item_id, seq);
+CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are an append-only audit log'); END;
+CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'decisions are an append-only audit log'); END;
+"""
+
+ITEM_COLUMNS = ("id, text, record, scores, flags, priority, campaign, model, status, labels, reviewer, note, "
+                "decided_at, n_decisions, version, imported_at, updated_at")
+RESULT_KEYS = ("scores", "flags", "priority", "evidence", "model", "campaign")
+
+
+class ItemNotFound(KeyError):
+    def __str__(self) -> str:
+        return f"no item with id {self.args[0]!r}"
+
+
+class DecisionConflict(Exception):
+    """A decision that cannot be applied: made on a stale version of the item ("version"), or a
+    decision id already used for a different decision ("decision_id"). `item` is the current item."""
+
+    def __init__(self, kind: str, message: str, item: dict | None = None):
+        super().__init__(message)
+        self.kind, self.item = kind, item
+
+
+@dataclass
+class ImportSummary:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_reviewed: int = 0  # newer scores for an already reviewed item: not applied
+    bad: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _flags_col(flags: list[str]) -> str:
+    return "," + "".join(f"{f}," for f in flags)
+
+
+def _as_json(value, default):
+    if isinstance(value, str):
+        if not value.strip():
+            return default
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return default
+    return default if value is None else value
+
+
+def normalize_scored(rec: dict) -> dict:
+    """A scored record as `jingwang score` wrote it, from JSONL (nested) or CSV / Parquet (flat:
+    score_RISK columns, comma-joined flags, JSON text for evidence and campaign)."""
+    rec = dict(rec)
+    scores = rec.get("scores")
+    if isinstance(scores, str):
+        scores = _as_json(scores, None)
+    if not isinstance(scores, dict):
+        flat = {k[len("score_"):]: rec.pop(k) for k in list(rec) if k.startswith("score_")}
+        scores = flat or None
+    if not scores:
+        raise ValueError("not scored output (no scores): score it first with `jingwang score`")
+    try:
+        rec["scores"] = {str(r): float(p) for r, p in scores.items()}
+    except (TypeError, ValueError):
+        raise ValueError("scores are not numbers") from None
+    flags = rec.get("flags")
+    if isinstance(flags, str):
+        parsed = _as_json(flags, None) if flags.startswith("[") else None
+        flags = parsed if isinstance(parsed, list) else [f for f in flags.split(",") if f]
+    rec["flags"] = [str(f) for f in (flags or [])]
+    try:
+        rec["priority"] = float(rec.get("priority") if rec.get("priority") not in (None, "") else 0.0)
+    except (TypeError, ValueError):
+        raise ValueError(f"priority {rec.get('priority')!r} is not a number") from None
+    ev = _as_json(rec.get("evidence"), {})
+    rec["evidence"] = ev if isinstance(ev, dict) else {}
+    camp = _as_json(rec.get("campaign"), None)
+    if isinstance(camp, dict):
+        rec["campaign"] = camp
+    else:
+        rec.pop("campaign", None)
+    return rec
+
+
+def check_labels(labels: dict, allowed: list[str]) -> dict[str, int]:
+    """{risk: 0|1} for exactly the queue's risks, in their order; a ValueError says what is wrong."""
+    if not isinstance(labels, dict):
+        raise ValueError("labels must be an object {risk: 0 or 1}")
+    missing = [r for r in allowed if r not in labels]
+    extra = [r for r in labels if r not in allowed]
+    if missing or extra:
+        raise ValueError(f"labels must give exactly {', '.join(allowed)} "
+                         f"({'missing ' + ', '.join(missing) if missing else ''}"
+                         f"{'; ' if missing and extra else ''}{'unknown ' + ', '.join(map(str, extra)) if extra else ''})")
+    out = {}
+    for r in allowed:
+        v = labels[r]
+        if isinstance(v, bool):
+            v = int(v)
+        if v not in (0, 1) or isinstance(v, float) and not float(v).is_integer():
+            raise ValueError(f"label {r} must be 0 or 1, not {labels[r]!r}")
+        out[r] = int(v)
+    return out
+
+
+class ReviewDB:
+    """The review queue in one SQLite file (created on first use unless `create=False`)."""
+
+    def __init__(self, path: str | Path, create: bool = True, timeout: float = 15.0):
+        self.path = Path(path)
+        self.timeout = timeout
+        if not self.path.is_file():
+            if not create:
+                raise FileNotFoundError(f"no review queue at {self.path}: create it with "
+                                        f"`jingwang review import SCORED --db {self.path}`")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.connect() as c:
+                c.execute("PRAGMA journal_mode=WAL")
+                c.executescript(SCHEMA)  # every statement is IF NOT EXISTS: creates or completes the schema
+                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+                self._labels = self._read_labels(c)
+        except sqlite3.DatabaseError as e:
+            raise ValueError(f"{self.path} is not a review queue (SQLite): {e}") from None
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A new connection in autocommit mode (transactions are explicit), closed on exit."""
+        try:
+            c = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError as e:
+            raise FileNotFoundError(f"cannot open the review queue {self.path}: {e}") from None
+        try:
+            c.row_factory = sqlite3.Row
+            c.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            c.execute("PRAGMA foreign_keys=ON")
+            c.execute("PRAGMA synchronous=NORMAL")
+            yield c
+        finally:
+            c.close()
+
+    @contextmanager
+    def _write(self, c: sqlite3.Connection):
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
+
+    # -- labels ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _read_labels(c) -> list[str] | None:
+        row = c.execute("SELECT value FROM meta WHERE key='labels'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    @property
+    def labels(self) -> list[str]:
+        """The risks reviewers label: those of the first imported records (default: all risks)."""
+        if self._labels is None:
+            with self.connect() as c:
+                self._labels = self._read_labels(c)
+        return list(self._labels or RISKS)
+
+    def _fix_labels(self, c, scores: dict) -> None:
+        if self._read_labels(c) is None:
+            known = [r for r in RISKS if r in scores] + [r for r in scores if r not in RISKS]
+            c.execute("INSERT OR IGNORE INTO meta VALUES ('labels', ?)", (json.dumps(known),))
+            self._labels = known
+
+    # -- import ------------------------------------------------------------------------------
+
+    def import_records(self, records: Iterable[dict], id_field: str = "id", text_field: str = "text",
+                       summary: ImportSummary | None = None) -> ImportSummary:
+        """Queue scored records by post id: a new id is inserted; the same record again changes
+        nothing; a different (newer) score of a pending item replaces it; a reviewed item keeps
+        what its reviewer saw."""
+        s = summary or ImportSummary()
+        batch: list[tuple[dict, str]] = []
+        for rec in records:
+            s.read += 1
+            try:
+                rec = normalize_scored(rec)
+                if not isinstance(rec.get(text_field), str) or not rec[text_field].strip():
+                    raise ValueError(f"no text in field {text_field!r}")
+                if rec.get(id_field) in (None, ""):
+                    raise ValueError(f"no post id in field {id_field!r}")
+            except ValueError as e:
+                s.bad += 1
+                if len(s.problems) < 20:
+                    s.problems.append(f"record {s.read}: {e}")
+                continue
+            batch.append((rec, str(rec[id_field])))
+            if len(batch) >= BATCH:
+                self._upsert(batch, text_field, s)
+                batch = []
+        if batch:
+            self._upsert(batch, text_field, s)
+        return s
+
+    def _upsert(self, batch: list[tuple[dict, str]], text_field: str, s: ImportSummary) -> None:
+        now = now_iso()
+        with self.connect() as c, self._write(c):
+            self._fix_labels(c, batch[0][0]["scores"])
+            for rec, rid in batch:
+                body = json.dumps(rec, ensure_ascii=False, sort_keys=True)
+                sha = hashlib.sha256(body.encode("utf-8")).hexdigest()
+                old = c.execute("SELECT record_sha, status FROM items WHERE id=?", (rid,)).fetchone()
+                if old is not None and old["record_sha"] == sha:
+                    s.unchanged += 1
+                    continue
+                if old is not None and old["status"] == "reviewed":
+                    s.kept_reviewed += 1
+                    continue
+                scores = rec["scores"]
+                camp = rec.get("campaign")
+                values = (rec[text_field], body, sha, json.dumps(scores), max(scores.values(), default=0.0),
+                          _flags_col(rec["flags"]), rec["priority"],
+                          str(camp.get("cluster_id")) if isinstance(camp, dict) and camp.get("cluster_id") is not None else None,
+                          rec.get("model"), now)
+                if old is None:
+                    c.execute("INSERT INTO items (text, record, record_sha, scores, top_score, flags, priority, campaign, "
+                              "model, updated_at, imported_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                              values + (now, rid))
+                    s.inserted += 1
+                else:
+                    c.execute("UPDATE items SET text=?, record=?, record_sha=?, scores=?, top_score=?, flags=?, "
+                              "priority=?, campaign=?, model=?, updated_at=? WHERE id=? AND status='pending'",
+                              values + (rid,))
+                    s.updated += 1
+
+    def ensure_item(self, item_id: str, text: str) -> bool:
+        """Queue a post known only by id and text (labels coming from outside); True if it was new."""
+        rec = {"id": item_id, "text": text, "scores": {}, "flags": [], "priority": 0.0, "evidence": {}}
+        body = json.dumps(rec, ensure_ascii=False, sort_keys=True)
+        now = now_iso()
+        with self.connect() as c, self._write(c):
+            cur = c.execute("INSERT OR IGNORE INTO items (id, text, record, record_sha, updated_at, imported_at) "
+                            "VALUES (?,?,?,?,?,?)", (item_id, text, body, hashlib.sha256(body.encode()).hexdigest(), now, now))
+            return cur.rowcount == 1
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _item(self, row: sqlite3.Row) -> dict:
+        rec = json.loads(row["record"])
+        fields = {k: v for k, v in rec.items() if k not in RESULT_KEYS and k not in ("id", "text")}
+        return {"id": row["id"], "text": row["text"], "scores": json.loads(row["scores"]),
+                "flags": [f for f in row["flags"].split(",") if f], "priority": row["priority"],
+                "evidence": rec.get("evidence") or {}, "campaign": rec.get("campaign"), "model": row["model"],
+                "fields": fields, "status": row["status"],
+                "labels": json.loads(row["labels"]) if row["labels"] else None,
+                "reviewer": row["reviewer"], "note": row["note"], "decided_at": row["decided_at"],
+                "n_decisions": row["n_decisions"], "version": row["version"],
+                "imported_at": row["imported_at"], "updated_at": row["updated_at"]}
+
+    def list_items(self, status: str | None = "pending", risk: str | None = None,
+                   min_score: float | None = None, max_score: float | None = None,
+                   campaign: str | None = None, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page of the queue by priority (highest first). `risk`: only items flagged for it
+        (the score range then applies to its score, else to the item's highest score);
+        `campaign`: a cluster id, or "*" for any campaign. Returns the page and the cursor of the next."""
+        where, args = [], []
+        if status not in (None, "", "all"):
+            if status not in ("pending", "reviewed"):
+                raise ValueError(f"status must be pending, reviewed or all, not {status!r}")
+            where.append("status = ?")
+            args.append(status)
+        score_expr = "top_score"
+        if risk:
+            if risk not in self.labels:
+                raise ValueError(f"unknown risk {risk!r}; choose one of: {', '.join(self.labels)}")
+            where.append("instr(flags, ?) > 0")
+            args.append(f",{risk},")
+            score_expr = "json_extract(scores, ?)"
+        for bound, op in ((min_score, ">="), (max_score, "<=")):
+            if bound is not None:
+                where.append(f"{score_expr} {op} ?")
+                args += ([f'$."{risk}"'] if risk else []) + [float(bound)]
+        if campaign:
+            if campaign == "*":
+                where.append("campaign IS NOT NULL")
+            else:
+                where.append("campaign = ?")
+                args.append(campaign)
+        if cursor:
+            try:
+                p, cid = cursor.split("|", 1)
+                p = float(p)
+            except ValueError:
+                raise ValueError(f"bad cursor {cursor!r}") from None
+            where.append("(priority < ? OR (priority = ? AND id > ?))")
+            args += [p, p, cid]
+        limit = max(1, min(int(limit), 500))
+        sql = (f"SELECT {ITEM_COLUMNS} FROM items {'WHERE ' + ' AND '.join(where) if where else ''} "
+               f"ORDER BY priority DESC, id ASC LIMIT ?")
+        with self.connect() as c:
+            rows = c.execute(sql, args + [limit + 1]).fetchall()
+        items = [self._item(r) for r in rows[:limit]]
+        nxt = f"{items[-1]['priority']!r}|{items[-1]['id']}" if len(rows) > limit else None
+        return items, nxt
+
+    def get_item(self, item_id: str, history: bool = True) -> dict:
+        with self.connect() as c:
+            row = c.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id=?", (item_id,)).fetchone()
+            if row is None:
+                raise ItemNotFound(item_id)
+            item = self._item(row)
+            if history:
+                item["history"] = self._history(c, item_id)
+        return item
+
+    @staticmethod
+    def _decision(row) -> dict:
+        return {"decision_id": row["decision_id"], "item_id": row["item_id"], "reviewer": row["reviewer"],
+                "labels": json.loads(row["labels"]), "note": row["note"], "source": row["source"],
+                "item_version": row["item_version"], "created_at": row["created_at"]}
+
+    def _history(self, c, item_id: str) -> list[dict]:
+        rows = c.execute("SELECT * FROM decisions WHERE item_id=? ORDER BY seq", (item_id,)).fetchall()
+        return [self._decision(r) for r in rows]
+
+    def history(self, item_id: str) -> list[dict]:
+        with self.connect() as c:
+            return self._history(c, item_id)
+
+    def iter_items(self, status: str | None = "reviewed") -> Iterator[dict]:
+        """Every item (of one status, or all), by priority, without history."""
+        where = "" if status in (None, "all") else "WHERE status = ?"
+        with self.connect() as c:
+            for row in c.execute(f"SELECT {ITEM_COLUMNS} FROM items {where} ORDER BY priority DESC, id",
+                                 () if not where else (status,)):
+                yield self._item(row)
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def decide(self, item_id: str, reviewer: str, labels: dict, note: str = "", decision_id: str | None = None,
+               expected_version: int | None = None, source: str = "api") -> dict:
+        """Record one decision and make it the item's current labels, atomically.
+
+        Returns {"status": "applied" | "duplicate", "item": ..., "decision": ...}: a decision id
+        seen before with the same content is a retry and changes nothing. Raises ItemNotFound,
+        DecisionConflict (stale `expected_version`, or a reused decision id) or ValueError."""
+        reviewer = (reviewer or "").strip()
+        if not reviewer:
+            raise ValueError("a decision needs the reviewer's name")
+        labels = check_labels(labels, self.labels)
+        note = note or ""
+        did = decision_id or uuid.uuid4().hex
+        with self.connect() as c:
+            with self._write(c):
+                old = c.execute("SELECT * FROM decisions WHERE decision_id=?", (did,)).fetchone()
+                if old is not None:
+                    same = (old["item_id"] == item_id and old["reviewer"] == reviewer
+                            and json.loads(old["labels"]) == labels and old["note"] == note)
+                    if not same:
+                        raise DecisionConflict("decision_id", f"decision id {did!r} was already used for "
+                                               f"another decision (item {old['item_id']!r})")
+                    status, decision = "duplicate", self._decision(old)
+                else:
+                    row = c.execute("SELECT version FROM items WHERE id=?", (item_id,)).fetchone()
+                    if row is None:
+                        raise ItemNotFound(item_id)
+                    if expected_version is not None and int(expected_version) != row["version"]:
+                        raise DecisionConflict(
+                            "version", f"item {item_id!r} changed since you loaded it (version {expected_version} -> "
+                            f"{row['version']}): someone else decided it; reload and decide again")
+                    version, now, body = row["version"] + 1, now_iso(), json.dumps(labels)
+                    c.execute("INSERT INTO decisions (decision_id, item_id, reviewer, labels, note, source, "
+                              "item_version, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                              (did, item_id, reviewer, body, note, source, version, now))
+                    c.execute("UPDATE items SET status='reviewed', labels=?, reviewer=?, note=?, decided_at=?, "
+                              "version=?, n_decisions=n_decisions+1, updated_at=? WHERE id=?",
+                              (body, reviewer, note, now, version, now, item_id))
+                    status = "applied"
+                    decision = {"decision_id": did, "item_id": item_id, "reviewer": reviewer, "labels": labels,
+                                "note": note, "source": source, "item_version": version, "created_at": now}
+            item = self._item(c.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id=?", (item_id,)).fetchone())
+        return {"status": status, "item": item, "decision": decision}
+
+    def conflict_item(self, item_id: str) -> dict | None:
+        try:
+            return self.get_item(item_id)
+        except ItemNotFound:
+            return None
+
+    # -- stats -------------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Queue progress, decisions per reviewer, and per risk how reviewers judged the model's flags."""
+        labels = self.labels
+        with self.connect() as c:
+            counts = dict(c.execute("SELECT status, count(*) FROM items GROUP BY status").fetchall())
+            reviewers = dict(c.execute("SELECT reviewer, count(*) FROM decisions GROUP BY reviewer "
+                                       "ORDER BY count(*) DESC, reviewer").fetchall())
+            n_dec, last = c.execute("SELECT count(*), max(created_at) FROM decisions").fetchone()
+            risks = {}
+            for r in labels:
+                path, flag = f'$."{r}"', f",{r},"
+                pos, flagged, confirmed, missed = c.execute(
+                    "SELECT coalesce(sum(json_extract(labels, ?) = 1), 0), coalesce(sum(instr(flags, ?) > 0), 0), "
+                    "coalesce(sum(instr(flags, ?) > 0 AND json_extract(labels, ?) = 1), 0), "
+                    "coalesce(sum(instr(flags, ?) = 0 AND json_extract(labels, ?) = 1), 0) "
+                    "FROM items WHERE status='reviewed'", (path, flag, flag, path, flag, path)).fetchone()
+                risks[r] = {"reviewed_positive": pos, "flagged_reviewed": flagged, "confirmed": confirmed,
+                            "missed": missed, "flag_precision": round(confirmed / flagged, 4) if flagged else None}
+        pending, reviewed = counts.get("pending", 0), counts.get("reviewed", 0)
+        return {"total": pending + reviewed, "pending": pending, "reviewed": reviewed, "decisions": n_dec,
+                "last_decision_at": last, "reviewers": reviewers, "labels": labels, "risks": risks}
+
+
+def import_file(db: str | Path | ReviewDB, path: str, text_field: str = "text", id_field: str = "id") -> ImportSummary:
+    """Queue every record of a scored (or flagged) file: .jsonl, .csv or .parquet as `jingwang score` writes them."""
+    import time
+
+    from detector.io import BadRecord, iter_posts
+
+    t0 = time.time()
+    if path != "-" and not Path(path).is_file():
+        raise FileNotFoundError(f"cannot read {path}: no such file")
+    rdb = db if isinstance(db, ReviewDB) else ReviewDB(db)
+    s = ImportSummary()
+
+    def records():
+        for p in iter_posts(path, text_field, id_field):
+            if isinstance(p, BadRecord):
+                s.read += 1
+                s.bad += 1
+                if len(s.problems) < 20:
+                    s.problems.append(f"line {p.line}: {p.reason}")
+                continue
+            yield p.record
+
+    rdb.import_records(records(), id_field=id_field, text_field=text_field, summary=s)
+    s.seconds = time.time() - t0
+    return s

@@ -1,0 +1,183 @@
+"""Decisions out of the review queue, and labels from Label Studio back in.
+
+- `jsonl`: one training row per reviewed post: `id`, `text`, `labels` {risk: 0|1}, one column
+  per risk, and who decided it, when, with which note; what the model said rides along.
+- `label-studio`: a JSON list of Label Studio tasks (`data.text`, `data.post_id`), with the model's
+  flags and scores as a pre-filled prediction; the labeling config is written beside it.
+- `argilla`: JSONL of Argilla records (`id`, `fields.text`, `metadata`, `suggestions` from the
+  model, `responses` from our reviewers) for a dataset with a multi-label question `risks`.
+
+`import_label_studio` reads a Label Studio export (JSON, or JSON-MIN) back: every submitted
+annotation becomes a decision with an idempotent id, so importing the same export twice changes nothing."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from detector.review.db import ItemNotFound, ReviewDB
+
+FORMATS = ("jsonl", "label-studio", "argilla")
+CONTROL = "risks"  # name of the multi-choice control / question
+
+
+def label_studio_config(labels: list[str]) -> str:
+    choices = "\n".join(f"    <Choice value={quoteattr(r)}/>" for r in labels)
+    return ("<View>\n  <Text name=\"text\" value=\"$text\"/>\n"
+            f"  <Choices name=\"{CONTROL}\" toName=\"text\" choice=\"multiple\" showInLine=\"true\">\n"
+            f"{choices}\n  </Choices>\n</View>\n")
+
+
+def _training_row(item: dict, labels: list[str]) -> dict:
+    row = {"id": item["id"], "text": item["text"], "labels": item["labels"]}
+    row.update({r: item["labels"][r] for r in labels})
+    row.update(reviewer=item["reviewer"], decided_at=item["decided_at"], note=item["note"] or "",
+               n_decisions=item["n_decisions"], model=item["model"], model_scores=item["scores"],
+               model_flags=item["flags"])
+    return row
+
+
+def _ls_task(item: dict) -> dict:
+    data = {"text": item["text"], "post_id": item["id"], "priority": item["priority"],
+            "model_scores": item["scores"], "model_flags": item["flags"]}
+    if item["labels"] is not None:
+        data.update(reviewed_labels=item["labels"], reviewer=item["reviewer"])
+    task = {"data": data}
+    if item["scores"]:
+        task["predictions"] = [{
+            "model_version": item["model"] or "jingwang",
+            "score": item["priority"],
+            "result": [{"id": f"jw-{i}", "from_name": CONTROL, "to_name": "text", "type": "choices",
+                        "value": {"choices": list(item["flags"])}} for i in range(1 if item["flags"] else 0)],
+        }]
+    return task
+
+
+def _argilla_record(item: dict, labels: list[str]) -> dict:
+    rec = {"id": item["id"], "fields": {"text": item["text"]},
+           "metadata": {"priority": item["priority"], "model": item["model"],
+                        **{f"score_{r}": item["scores"].get(r) for r in labels if r in item["scores"]}}}
+    if item["scores"]:
+        rec["suggestions"] = [{"question_name": CONTROL, "value": list(item["flags"]),
+                               "score": [item["scores"][r] for r in item["flags"]], "agent": item["model"]}]
+    if item["labels"] is not None:
+        rec["responses"] = [{"question_name": CONTROL, "value": [r for r in labels if item["labels"][r]],
+                             "user": item["reviewer"], "status": "submitted"}]
+    return rec
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def export(db: str | Path | ReviewDB, fmt: str, out: str | Path, status: str = "reviewed") -> int:
+    """Write the items of `status` (reviewed by default) in `fmt` to `out`; returns how many."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if fmt == "jsonl" and status != "reviewed":
+        raise ValueError("the jsonl export is training data: only reviewed items (--status reviewed)")
+    rdb = db if isinstance(db, ReviewDB) else ReviewDB(db, create=False)
+    labels, out = rdb.labels, Path(out)
+    items = list(rdb.iter_items(status))
+    if fmt == "jsonl":
+        text = "".join(json.dumps(_training_row(it, labels), ensure_ascii=False) + "\n" for it in items)
+    elif fmt == "argilla":
+        text = "".join(json.dumps(_argilla_record(it, labels), ensure_ascii=False) + "\n" for it in items)
+    else:
+        text = json.dumps([_ls_task(it) for it in items], ensure_ascii=False, indent=1) + "\n"
+        _atomic_write(out.with_name(out.stem + ".label_config.xml"), label_studio_config(labels))
+    _atomic_write(out, text)
+    return len(items)
+
+
+@dataclass
+class LabelImport:
+    tasks: int = 0
+    annotations: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    new_items: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _choices(result: list, labels: list[str]) -> list[str] | None:
+    """Risks chosen in one annotation's result; None if it has no `risks` choices at all."""
+    chosen = None
+    for r in result or []:
+        if r.get("type") == "choices" and r.get("from_name") == CONTROL:
+            chosen = (chosen or []) + list((r.get("value") or {}).get("choices") or [])
+    return chosen
+
+
+def _who(completed_by) -> str:
+    if isinstance(completed_by, dict):
+        completed_by = completed_by.get("email") or completed_by.get("username") or completed_by.get("id")
+    return f"label-studio:{completed_by if completed_by not in (None, '') else 'unknown'}"
+
+
+def import_label_studio(db: str | Path | ReviewDB, path: str | Path) -> LabelImport:
+    """Decisions from a Label Studio export of our tasks (JSON with `annotations`, or JSON-MIN)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"cannot read {path}: no such file")
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not a Label Studio JSON export ({e.msg})") from None
+    if isinstance(tasks, dict):
+        tasks = [tasks]
+    if not isinstance(tasks, list):
+        raise ValueError(f"{path}: expected a JSON list of tasks")
+    rdb = db if isinstance(db, ReviewDB) else ReviewDB(db)
+    labels, s = rdb.labels, LabelImport()
+    for n, task in enumerate(tasks, 1):
+        s.tasks += 1
+        if not isinstance(task, dict):
+            s.skipped += 1
+            continue
+        data = task.get("data") if isinstance(task.get("data"), dict) else task  # JSON-MIN is flat
+        post_id, text = data.get("post_id") or data.get("id"), data.get("text")
+        if post_id in (None, ""):
+            s.skipped += 1
+            s.problems.append(f"task {n}: no post_id")
+            continue
+        post_id = str(post_id)
+        if "annotations" in task:
+            anns = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+            anns.sort(key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), str(a.get("id"))))
+            found = [(a.get("id"), _who(a.get("completed_by")), _choices(a.get("result"), labels),
+                      str(a.get("updated_at") or a.get("created_at") or "")) for a in anns]
+        else:  # JSON-MIN: {"id", "text", "risks": [...] or {"choices": [...]}, "annotator", "annotation_id"}
+            ch = task.get(CONTROL)
+            ch = ch.get("choices") if isinstance(ch, dict) else ([ch] if isinstance(ch, str) else ch)
+            found = [(task.get("annotation_id"), _who(task.get("annotator")), list(ch or []),
+                      str(task.get("updated_at") or ""))] if CONTROL in task else []
+        for ann_id, who, chosen, when in found:
+            s.annotations += 1
+            unknown = [c for c in chosen or [] if c not in labels]
+            if unknown:
+                s.skipped += 1
+                s.problems.append(f"task {n}: unknown choices {unknown}")
+                continue
+            if isinstance(text, str) and text.strip() and rdb.ensure_item(post_id, text):
+                s.new_items += 1
+            decision_id = f"label-studio:{task.get('id', post_id)}:{ann_id if ann_id is not None else when}"
+            try:
+                res = rdb.decide(post_id, who, {r: int(r in (chosen or [])) for r in labels},
+                                 note=f"Label Studio annotation {ann_id}" + (f" ({when})" if when else ""),
+                                 decision_id=decision_id, source="label-studio")
+            except ItemNotFound:
+                s.skipped += 1
+                s.problems.append(f"task {n}: post {post_id!r} is not in the queue and the task has no text")
+                continue
+            if res["status"] == "applied":
+                s.applied += 1
+            else:
+                s.duplicates += 1
+    return s

@@ -1,0 +1,92 @@
+"""Model registry: numbered versions, an atomically switched `current` link that
+`Detector.from_pretrained(models/NAME)` follows, promote / rollback with history, and the CLI."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from typer.testing import CliRunner
+
+import training.cli_retrain  # noqa: F401  (registers `models` and `retrain`)
+from detector.cli import app
+from detector.detector import Detector
+from detector.registry import Registry, list_versions
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def registry(tiny_model, tmp_path):
+    reg = Registry(tmp_path / "models" / "tiny")
+    for _ in range(3):
+        reg.add_copy(tiny_model)
+    return reg
+
+
+def test_versions_are_numbered_and_current_is_followed_by_from_pretrained(registry, tiny_model):
+    assert registry.versions() == ["v0001", "v0002", "v0003"] and registry.current() is None
+    assert not [p for p in registry.root.iterdir() if p.name.startswith(".staging")]  # renamed into place
+    registry.promote("2", reason="test")
+    assert registry.current() == "v0002" and os.readlink(registry.root / "current") == "v0002"  # relative link
+    det = Detector.from_pretrained(registry.root)
+    assert det.model_id == Detector.from_pretrained(tiny_model).model_id
+    assert registry.resolve("v3") == registry.resolve(3) == "v0003"
+    with pytest.raises(ValueError, match="no version v0009"):
+        registry.promote(9)
+    with pytest.raises(ValueError, match="plain model folder"):
+        Registry(tiny_model)
+
+
+def test_rollback_goes_back_through_promotions(registry):
+    registry.promote(1)
+    registry.promote(2)
+    registry.promote(3, reason="better on rumor")
+    assert registry.rollback() == ("v0003", "v0002")
+    assert registry.rollback() == ("v0002", "v0001")  # two promotions back, not forth again
+    with pytest.raises(ValueError, match="nothing to roll back to"):
+        registry.rollback()
+    assert registry.rollback(to="3") == ("v0001", "v0003")
+    events = [(e["event"], e["from"], e["to"]) for e in registry.history()]
+    assert events == [("promote", None, "v0001"), ("promote", "v0001", "v0002"), ("promote", "v0002", "v0003"),
+                      ("rollback", "v0003", "v0002"), ("rollback", "v0002", "v0001"), ("rollback", "v0001", "v0003")]
+    assert registry.history()[2]["reason"] == "better on rumor"
+
+
+def test_switching_current_is_atomic_for_readers(registry):
+    registry.promote(1)
+    stop, missing = threading.Event(), []
+
+    def read():
+        while not stop.is_set():
+            if not (registry.root / "current" / "config.json").is_file():
+                missing.append(1)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in readers:
+        t.start()
+    for k in range(150):
+        registry.promote(1 + k % 3)
+    stop.set()
+    for t in readers:
+        t.join()
+    assert not missing
+    assert not [p.name for p in registry.root.iterdir() if ".tmp" in p.name]
+
+
+def test_models_cli_list_promote_rollback(registry, tmp_path):
+    r = runner.invoke(app, ["models", "promote", str(registry.root), "v2", "--reason", "manual"])
+    assert r.exit_code == 0, r.output
+    assert "current none -> v0002" in r.output
+    r = runner.invoke(app, ["models", "list", str(registry.root)])
+    assert r.exit_code == 0, r.output
+    assert "v0001" in r.output and "v0003" in r.output and "tiny@1" in r.output and "cold" in r.output
+    rows = list_versions(registry.root)
+    assert [v["current"] for v in rows] == [False, True, False]
+    assert set(rows[0]["metrics"]) == {"rumor", "paid_posting", "harassment"}
+    r = runner.invoke(app, ["models", "rollback", str(registry.root)])
+    assert r.exit_code == 0 and "v0002 -> v0001" in r.output
+    r = runner.invoke(app, ["models", "promote", str(registry.root), "v7"])
+    assert r.exit_code == 2 and "no version v0007" in r.output
+    r = runner.invoke(app, ["models", "list", str(tmp_path / "nothing")])
+    assert r.exit_code == 2 and "no model registry" in r.output

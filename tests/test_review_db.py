@@ -1,0 +1,214 @@
+"""The review queue (SQLite): import without duplicates, decisions with an append-only audit log,
+paging and filters, exports (training JSONL, Label Studio, Argilla) and Label Studio labels back."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from detector.io import RecordWriter
+from detector.review.db import DecisionConflict, ItemNotFound, ReviewDB, import_file
+from detector.review.export import export, import_label_studio
+
+LABELS = ("rumor", "paid_posting", "harassment")
+
+
+def scored(i: int, text: str | None = None, p=(0.1, 0.2, 0.3), flags=(), priority=None, campaign=None) -> dict:
+    rec = {"id": f"p{i:03d}", "text": text or f"帖子{i}：今天天气不错", "author": f"u{i}",
+           "scores": dict(zip(LABELS, p)), "flags": list(flags),
+           "priority": priority if priority is not None else round(0.01 * i, 4),
+           "evidence": {f: [{"term": "天气", "weight": 0.3, "spans": [[len(f"帖子{i}：") + 2, len(f"帖子{i}：") + 4]]}]
+                        for f in flags},
+           "model": "tiny@1"}
+    if campaign:
+        rec["campaign"] = {"cluster_id": campaign, "size": 5, "score": 0.8}
+    return rec
+
+
+def write(path, rows):
+    w = RecordWriter(str(path))
+    w.write(rows)
+    w.close()
+    return str(path)
+
+
+@pytest.fixture
+def queue(tmp_path):
+    rows = [scored(i, flags=("rumor",) if i % 3 == 0 else (), p=(0.6 if i % 3 == 0 else 0.1, 0.2, 0.05 * (i % 10)),
+                   campaign="c7" if i % 5 == 0 else None) for i in range(1, 31)]
+    db = ReviewDB(tmp_path / "review.sqlite")
+    import_file(db, write(tmp_path / "scored.jsonl", rows))
+    return db
+
+
+def test_import_twice_creates_no_duplicates_and_newer_scores_update_pending_items(tmp_path):
+    rows = [scored(i) for i in range(5)]
+    path = write(tmp_path / "scored.jsonl", rows)
+    db = ReviewDB(tmp_path / "q.sqlite")
+    s1 = import_file(db, path)
+    s2 = import_file(db, path)
+    assert (s1.read, s1.inserted) == (5, 5) and (s2.inserted, s2.unchanged, s2.updated) == (0, 5, 0)
+    assert db.stats()["total"] == 5
+    db.decide("p001", "alice", {"rumor": 1, "paid_posting": 0, "harassment": 0})
+    newer = [scored(i, p=(0.9, 0.1, 0.1), flags=("rumor",), priority=0.9) for i in range(5)]
+    s3 = import_file(db, write(tmp_path / "rescored.jsonl", newer))
+    assert (s3.updated, s3.kept_reviewed, s3.inserted) == (4, 1, 0)
+    assert db.get_item("p002")["scores"]["rumor"] == 0.9 and db.get_item("p002")["priority"] == 0.9
+    reviewed = db.get_item("p001")
+    assert reviewed["scores"]["rumor"] == 0.1 and reviewed["status"] == "reviewed"  # what its reviewer saw
+
+
+def test_import_reads_csv_and_parquet_scored_output_and_counts_bad_records(tmp_path):
+    rows = [scored(i, flags=("harassment",), campaign="c1") for i in range(3)]
+    for ext in ("csv", "parquet"):
+        db = ReviewDB(tmp_path / f"{ext}.sqlite")
+        s = import_file(db, write(tmp_path / f"scored.{ext}", rows))
+        assert s.inserted == 3 and s.bad == 0
+        it = db.get_item("p001")
+        assert it["flags"] == ["harassment"] and it["scores"]["rumor"] == pytest.approx(0.1)
+        assert it["evidence"]["harassment"][0]["spans"] == [[6, 8]] and it["campaign"]["cluster_id"] == "c1"
+    raw = tmp_path / "mixed.jsonl"
+    raw.write_text(json.dumps(scored(1), ensure_ascii=False) + "\n{broken\n"
+                   + json.dumps({"id": "x", "text": "没有分数"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    s = import_file(ReviewDB(tmp_path / "m.sqlite"), str(raw))
+    assert (s.read, s.inserted, s.bad) == (3, 1, 2)
+    assert any("malformed JSON" in p for p in s.problems) and any("not scored output" in p for p in s.problems)
+    with pytest.raises(FileNotFoundError):
+        import_file(tmp_path / "m.sqlite", str(tmp_path / "missing.jsonl"))
+
+
+def test_queue_uses_wal_and_the_audit_log_is_append_only(queue):
+    with queue.connect() as c:
+        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    queue.decide("p001", "alice", {"rumor": 0, "paid_posting": 0, "harassment": 0}, decision_id="d-00000001")
+    with queue.connect() as c:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            c.execute("UPDATE decisions SET reviewer='mallory'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            c.execute("DELETE FROM decisions")
+
+
+def test_decisions_are_recorded_once_with_history_and_versions(queue):
+    labels = {"rumor": 1, "paid_posting": 0, "harassment": 0}
+    r1 = queue.decide("p003", "alice", labels, note="转发保平安", decision_id="dec-alice-1", expected_version=1)
+    assert r1["status"] == "applied" and r1["item"]["version"] == 2 and r1["item"]["status"] == "reviewed"
+    again = queue.decide("p003", "alice", labels, note="转发保平安", decision_id="dec-alice-1", expected_version=1)
+    assert again["status"] == "duplicate" and again["item"]["version"] == 2  # a retry, not a second decision
+    with pytest.raises(DecisionConflict) as e:
+        queue.decide("p003", "bob", {"rumor": 0, "paid_posting": 0, "harassment": 0}, decision_id="dec-bob-1",
+                     expected_version=1)
+    assert e.value.kind == "version"
+    with pytest.raises(DecisionConflict) as e:
+        queue.decide("p003", "alice", {"rumor": 0, "paid_posting": 0, "harassment": 0}, decision_id="dec-alice-1")
+    assert e.value.kind == "decision_id"
+    queue.decide("p003", "bob", {"rumor": 1, "paid_posting": 1, "harassment": 0}, decision_id="dec-bob-2", expected_version=2)
+    item = queue.get_item("p003")
+    assert [(h["reviewer"], h["labels"]["paid_posting"], h["item_version"]) for h in item["history"]] == \
+        [("alice", 0, 2), ("bob", 1, 3)]
+    assert item["labels"] == {"rumor": 1, "paid_posting": 1, "harassment": 0} and item["n_decisions"] == 2
+    assert item["history"][0]["note"] == "转发保平安" and item["history"][0]["created_at"].endswith("Z")
+    with pytest.raises(ItemNotFound):
+        queue.decide("nope", "alice", labels)
+    for bad in ({"rumor": 1}, {"rumor": 2, "paid_posting": 0, "harassment": 0},
+                {"rumor": 1, "paid_posting": 0, "harassment": 0, "spam": 1}):
+        with pytest.raises(ValueError):
+            queue.decide("p004", "alice", bad)
+    with pytest.raises(ValueError):
+        queue.decide("p004", "  ", labels)
+
+
+def test_pages_by_priority_with_filters_cover_each_item_once(queue):
+    seen, cursor = [], None
+    while True:
+        page, cursor = queue.list_items("pending", limit=7, cursor=cursor)
+        seen += page
+        if cursor is None:
+            break
+    assert len(seen) == 30 and len({x["id"] for x in seen}) == 30
+    assert [x["priority"] for x in seen] == sorted((x["priority"] for x in seen), reverse=True)
+    rumor, _ = queue.list_items("pending", risk="rumor", limit=100)
+    assert rumor and all(x["flags"] == ["rumor"] for x in rumor) and len(rumor) == 10
+    high, _ = queue.list_items("all", min_score=0.35, max_score=0.45, limit=100)
+    assert high and all(0.35 <= max(x["scores"].values()) <= 0.45 for x in high)
+    camp, _ = queue.list_items("all", campaign="c7", limit=100)
+    assert {x["id"] for x in camp} == {f"p{i:03d}" for i in range(5, 31, 5)}
+    assert len(queue.list_items("all", campaign="*", limit=100)[0]) == 6
+    queue.decide("p030", "alice", {"rumor": 0, "paid_posting": 0, "harassment": 0})
+    assert [x["id"] for x in queue.list_items("reviewed")[0]] == ["p030"]
+    assert "p030" not in {x["id"] for x in queue.list_items("pending", limit=100)[0]}
+    with pytest.raises(ValueError):
+        queue.list_items("pending", risk="spam")
+
+
+def test_exports_and_label_studio_round_trip(queue, tmp_path):
+    queue.decide("p003", "alice", {"rumor": 1, "paid_posting": 0, "harassment": 0}, note="谣言")
+    queue.decide("p004", "bob", {"rumor": 0, "paid_posting": 0, "harassment": 0})
+    assert export(queue, "jsonl", tmp_path / "train.jsonl") == 2
+    rows = [json.loads(x) for x in (tmp_path / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["p003"]["rumor"] == 1 and by_id["p003"]["labels"]["harassment"] == 0
+    assert by_id["p003"]["reviewer"] == "alice" and by_id["p003"]["note"] == "谣言" and by_id["p003"]["text"]
+
+    assert export(queue, "argilla", tmp_path / "argilla.jsonl") == 2
+    recs = {r["id"]: r for r in map(json.loads, (tmp_path / "argilla.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert recs["p003"]["responses"][0] == {"question_name": "risks", "value": ["rumor"], "user": "alice", "status": "submitted"}
+    assert recs["p003"]["suggestions"][0]["value"] == ["rumor"] and recs["p003"]["fields"]["text"]
+
+    # Label Studio: pending items out as tasks with our flags as predictions; labels made there come back
+    n = export(queue, "label-studio", tmp_path / "ls.json", status="pending")
+    tasks = json.loads((tmp_path / "ls.json").read_text(encoding="utf-8"))
+    assert n == len(tasks) == 28
+    assert "<Choices name=\"risks\"" in (tmp_path / "ls.label_config.xml").read_text()
+    t6 = next(t for t in tasks if t["data"]["post_id"] == "p006")
+    assert t6["predictions"][0]["result"][0]["value"]["choices"] == ["rumor"]
+    # what Label Studio exports after an annotator labeled two tasks (one twice) and cancelled one
+    for k, t in enumerate(tasks):
+        t["id"] = 100 + k
+    t6["annotations"] = [{"id": 1, "completed_by": {"email": "carol@example.org"}, "was_cancelled": False,
+                          "created_at": "2026-11-28T10:00:00Z",
+                          "result": [{"from_name": "risks", "to_name": "text", "type": "choices",
+                                      "value": {"choices": ["rumor", "harassment"]}}]}]
+    t7 = next(t for t in tasks if t["data"]["post_id"] == "p007")
+    t7["annotations"] = [{"id": 2, "completed_by": 5, "result": [], "created_at": "2026-11-28T10:01:00Z"},
+                         {"id": 3, "completed_by": 5, "was_cancelled": True, "result": []}]
+    (tmp_path / "ls_export.json").write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    s = import_label_studio(queue, tmp_path / "ls_export.json")
+    assert (s.applied, s.duplicates, s.skipped) == (2, 0, 0)
+    assert queue.get_item("p006")["labels"] == {"rumor": 1, "paid_posting": 0, "harassment": 1}
+    assert queue.get_item("p006")["reviewer"] == "label-studio:carol@example.org"
+    assert queue.get_item("p007")["labels"] == {"rumor": 0, "paid_posting": 0, "harassment": 0}
+    s2 = import_label_studio(queue, tmp_path / "ls_export.json")
+    assert (s2.applied, s2.duplicates) == (0, 2) and queue.stats()["decisions"] == 4
+
+
+def test_review_cli_import_stats_export_and_labels_back(tmp_path):
+    from typer.testing import CliRunner
+
+    import detector.cli_review  # noqa: F401  (registers `review`)
+    from detector.cli import app
+
+    runner, db = CliRunner(), tmp_path / "q.sqlite"
+    scored_file = write(tmp_path / "scored.jsonl", [scored(i, flags=("rumor",)) for i in range(1, 4)])
+    r = runner.invoke(app, ["review", "import", scored_file, "--db", str(db)], env={"COLUMNS": "120"})
+    assert r.exit_code == 0 and "new items" in r.output and "3" in r.output, r.output
+    ReviewDB(db).decide("p001", "alice", {"rumor": 1, "paid_posting": 0, "harassment": 0})
+    r = runner.invoke(app, ["review", "stats", "--db", str(db)], env={"COLUMNS": "120"})
+    assert r.exit_code == 0 and "1 / 3 reviewed" in r.output and "alice 1" in r.output, r.output
+    out = tmp_path / "tasks.json"
+    r = runner.invoke(app, ["review", "export", "--db", str(db), "--format", "label-studio", "--out", str(out),
+                            "--status", "all"])
+    assert r.exit_code == 0 and "3 items written" in r.output, r.output
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    tasks[1]["annotations"] = [{"id": 7, "completed_by": 2, "result": [
+        {"from_name": "risks", "to_name": "text", "type": "choices", "value": {"choices": ["harassment"]}}]}]
+    out.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    r = runner.invoke(app, ["review", "import-labels", str(out), "--db", str(db)])
+    assert r.exit_code == 0 and "1 decisions applied" in r.output, r.output
+    assert ReviewDB(db).get_item(tasks[1]["data"]["post_id"])["labels"]["harassment"] == 1
+    for args in (["review", "import", str(tmp_path / "missing.jsonl"), "--db", str(db)],
+                 ["review", "export", "--db", str(tmp_path / "none.sqlite"), "--out", str(out)],
+                 ["review", "export", "--db", str(db), "--format", "csv", "--out", str(out)],
+                 ["review", "stats", "--db", scored_file]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and "error:" in r.output and "Traceback" not in r.output, (args, r.output)

@@ -1,0 +1,109 @@
+"""`jingwang retrain` and `jingwang models list|promote|rollback`: the model registry and the
+retraining loop. Importing this module registers the commands on `detector.cli.app`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from detector.cli import app, err, friendly
+
+models_app = typer.Typer(help="Model registry: numbered versions under models/NAME and the current one.",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+def print_comparison(rows: list[dict]) -> None:
+    t = Table(title="challenger vs current (macro-F1)")
+    for col in ("risk", "set", "n", "current", "challenger", "change", "tolerance", "decides"):
+        t.add_column(col, justify="right" if col in ("n", "current", "challenger", "change", "tolerance") else "left")
+    for r in rows:
+        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+        change = "-" if r["delta"] is None else f"{r['delta']:+.4f}"
+        verdict = ("ok" if r["ok"] else "[red]WORSE[/red]") if r["gates"] else f"no: {r['note']}"
+        t.add_row(r["risk"], r["set"], str(r["n"]), fmt(r["current"]), fmt(r["challenger"]), change,
+                  f"{r['tolerance']:.3f}", verdict)
+    err.print(t)
+
+
+@app.command()
+@friendly
+def retrain(
+    base_config: Path = typer.Option(..., "--base-config", "-c", help="base recipe (fast), e.g. configs/fast.toml"),
+    reviewed: Path = typer.Option(..., "--reviewed", help="review queue (SQLite) or `review export --format jsonl` file"),
+    out: Path = typer.Option(..., "--out", "-o", help="model registry folder, models/NAME"),
+    from_model: Optional[Path] = typer.Option(None, "--from", help="start a new registry with this model as v0001 "
+                                              "(the current model to beat)"),
+    config: Optional[Path] = typer.Option(None, "--config", help="retrain settings (default configs/retrain.toml)"),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="override in the base recipe, e.g. classifier.C=2.0"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="datasets folder (default $JINGWANG_DATA "
+                                             "or ../shared/datasets)"),
+    no_promote: bool = typer.Option(False, "--no-promote", help="evaluate and keep the challenger, never promote"),
+):
+    """Train a challenger on the base data plus reviewed samples, compare it with the current model
+    on the same fixed sets, and promote it only if it is not worse beyond the tolerance on any risk."""
+    from training.retrain import retrain as run
+
+    res = run(base_config, reviewed, out, from_model=from_model, config=config, overrides=set_ or [],
+              root=data_root, promote=not no_promote, log=lambda m: err.print(m, highlight=False))
+    print_comparison(res.comparison)
+    if res.promoted:
+        err.print(f"[green]PROMOTED[/green] {out}/{res.version} (was {res.current or 'none'}): {res.reason}", highlight=False)
+    else:
+        err.print(f"[yellow]KEPT[/yellow] {out}/{res.current or '-'} as current; challenger saved as {res.version}: "
+                  f"{res.reason}", highlight=False)
+        err.print(f"(to use it anyway: jingwang models promote {out} {res.version})", highlight=False)
+    err.print(f"report: {res.report} ({res.seconds:.0f} s)", highlight=False)
+
+
+@models_app.command("list")
+@friendly
+def models_list(root: Path = typer.Argument(..., help="model registry folder, models/NAME")):
+    """The versions of a model with their test metrics and data; * marks the current one."""
+    from detector.registry import list_versions
+
+    rows = list_versions(root)
+    t = Table(title=f"{root}")
+    for col in ("", "version", "model", "created", "data", "test macro-F1", "retrain"):
+        t.add_column(col)
+    for v in rows:
+        metrics = v["metrics"]
+        parts = []
+        for risk, m in metrics.items():
+            parts.append(f"{risk}: " + (", ".join(f"{s} {x:.3f}" for s, x in m.items()) if isinstance(m, dict) else f"{m:.3f}"))
+        data = ", ".join(v["sources"]) + (f" + {v['reviewed']} reviewed" if v["reviewed"] is not None else "")
+        t.add_row("*" if v["current"] else "", v["version"], v["model"], v["created_at"][:16], data, "\n".join(parts),
+                  v["decision"])
+    err.print(t)
+    if not rows:
+        err.print("no versions yet", highlight=False)
+
+
+@models_app.command("promote")
+@friendly
+def models_promote(
+    root: Path = typer.Argument(..., help="model registry folder, models/NAME"),
+    version: str = typer.Argument(..., help="version to make current: 3, v3 or v0003"),
+    reason: str = typer.Option("", "--reason", help="why (kept in history.jsonl)"),
+):
+    """Make a version current (atomic switch of the `current` link)."""
+    from detector.registry import Registry
+
+    old, new = Registry(root).promote(version, reason=reason)
+    err.print(f"{root}: current {old or 'none'} -> {new}", highlight=False)
+
+
+@models_app.command("rollback")
+@friendly
+def models_rollback(
+    root: Path = typer.Argument(..., help="model registry folder, models/NAME"),
+    to: Optional[str] = typer.Option(None, "--to", help="version to go back to (default: the one current before)"),
+    reason: str = typer.Option("", "--reason", help="why (kept in history.jsonl)"),
+):
+    """Go back to the version that was current before the last promotion."""
+    from detector.registry import Registry
+
+    old, new = Registry(root).rollback(to, reason=reason)
+    err.print(f"{root}: current {old or 'none'} -> {new}", highlight=False)

@@ -1,0 +1,362 @@
+"""Retrain with reviewed samples: train a challenger on the base recipe's data plus the reviewers'
+decisions, evaluate it and the current model on the same fixed sets, and promote it only if it is
+not worse beyond a tolerance on any risk.
+
+- Reviewed samples carry a label for every risk, so they annotate all risks (source `reviewed`).
+- A fixed share of them, chosen by a hash of the post id, is held out for evaluation and never
+  trained on; the rest are training rows.
+- Reviewed labels override: a base train/dev row whose cleaned text equals a reviewed text is
+  dropped. Duplicates are removed: reviewed items with the same cleaned text count once (the
+  latest decision), and a reviewed text that is also in a fixed test set is not trained on.
+- Evaluation sets: each risk's own test sets (one per source, as `test_by_source` in metrics.json)
+  and the held-out reviewed slice. A set smaller than `min_n`, or with one class only, is
+  reported but does not decide.
+- Rule: for every risk and deciding set, challenger macro-F1 >= current macro-F1 - tolerance[risk].
+
+The challenger always becomes a new numbered version (with `retrain_report.json`); only the rule
+decides whether `current` moves to it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+import tomllib
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from detector.cleaning import clean
+from detector.detector import Detector
+from detector.registry import Registry
+from detector.risks import RISKS
+from training.config import load_recipe
+from training.data import PROJECT, load_source, load_specs, read_jsonl
+from training.metrics import binary_metrics
+
+DEFAULT_CONFIG = PROJECT / "configs" / "retrain.toml"
+DEFAULTS = {"reviewed": {"heldout_share": 0.2, "salt": "jingwang-heldout-v1", "repeat": 1},
+            "promotion": {"min_n": 30, "tolerance": {r: 0.01 for r in RISKS}}}
+REVIEWED = "reviewed"
+HELDOUT = "reviewed-heldout"
+
+
+@dataclass
+class ReviewedSample:
+    id: str
+    text: str
+    labels: dict[str, int]  # the risks it was judged on
+    decided_at: str = ""
+
+
+@dataclass
+class RetrainResult:
+    version: str
+    promoted: bool
+    reason: str
+    current: str | None
+    comparison: list[dict]
+    counts: dict
+    report: Path
+    seconds: float = 0.0
+    labels: list[str] = field(default_factory=list)
+
+
+# -- configuration and inputs -------------------------------------------------------------------
+
+def load_retrain_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
+    cfg = json.loads(json.dumps(DEFAULTS))
+    path = Path(path) if path else DEFAULT_CONFIG
+    if path.is_file():
+        with open(path, "rb") as f:
+            try:
+                raw = tomllib.load(f)
+            except tomllib.TOMLDecodeError as e:
+                raise ValueError(f"{path}: not valid TOML ({e})") from None
+        for section, body in raw.items():
+            if isinstance(body, dict) and isinstance(cfg.get(section), dict):
+                for k, v in body.items():
+                    if isinstance(v, dict) and isinstance(cfg[section].get(k), dict):
+                        cfg[section][k].update(v)
+                    else:
+                        cfg[section][k] = v
+    elif path != DEFAULT_CONFIG:
+        raise FileNotFoundError(f"no retrain config at {path}")
+    for section, body in (overrides or {}).items():
+        cfg.setdefault(section, {}).update(body)
+    share = float(cfg["reviewed"]["heldout_share"])
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"reviewed.heldout_share must be in [0, 1), not {share}")
+    return cfg
+
+
+def _is_sqlite(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(16) == b"SQLite format 3\x00"
+
+
+def load_reviewed(source: str | Path, labels: list[str]) -> list[ReviewedSample]:
+    """Reviewed samples from a review queue (SQLite) or a `jingwang review export --format jsonl` file
+    (also any JSONL with `id`, `text` and either `labels` {risk: 0|1} or one 0/1 column per risk)."""
+    source = Path(source)
+    if not source.is_file():
+        raise FileNotFoundError(f"cannot read reviewed samples from {source}: no such file")
+    out: list[ReviewedSample] = []
+    if _is_sqlite(source):
+        from detector.review.db import ReviewDB
+
+        try:
+            items = list(ReviewDB(source, create=False).iter_items("reviewed"))
+        except sqlite3.DatabaseError as e:
+            raise ValueError(f"{source}: not a review queue ({e})") from None
+        for it in items:
+            out.append(ReviewedSample(it["id"], it["text"], {r: int(it["labels"][r]) for r in labels if r in it["labels"]},
+                                      it["decided_at"] or ""))
+        return out
+    for n, row in enumerate(read_jsonl(source), 1):
+        lab = row.get("labels") if isinstance(row.get("labels"), dict) else row
+        got = {r: int(lab[r]) for r in labels if lab.get(r) in (0, 1, "0", "1", True, False)}
+        if not isinstance(row.get("text"), str) or not row["text"].strip() or not got:
+            raise ValueError(f"{source}, record {n}: needs a text and 0/1 labels for at least one of {', '.join(labels)}")
+        out.append(ReviewedSample(str(row.get("id", f"{source.name}-{n}")), row["text"], got, str(row.get("decided_at", ""))))
+    return out
+
+
+def is_heldout(item_id: str, share: float, salt: str) -> bool:
+    """A fixed choice per post id: the same items stay held out as more reviews arrive."""
+    return (zlib.crc32(f"{salt}:{item_id}".encode("utf-8")) % 10000) / 10000 < share
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+def _label_row(s: ReviewedSample, labels: list[str]) -> list[float]:
+    return [float(s.labels[r]) if r in s.labels else np.nan for r in labels]
+
+
+def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=None, log=print):
+    """Base splits with reviewed samples joined to train, and the held-out reviewed slice."""
+    from training.fast import Split, load_split
+
+    labels = list(recipe.get("model", {}).get("labels", RISKS))
+    data = recipe["data"]
+    evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
+    rc = cfg["reviewed"]
+    splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root) for k in ("train", "dev", "test")}
+    counts = {"reviewed": len(reviewed)}
+
+    # reviewed: dedupe by cleaned text (the latest decision wins; a group touching the held-out
+    # slice goes there whole), then split
+    groups: dict[str, list[ReviewedSample]] = {}
+    for s in reviewed:
+        groups.setdefault(clean(s.text, evasion=evasion).text, []).append(s)
+    train_r, held_r = {}, {}
+    for ctext, members in groups.items():
+        latest = max(members, key=lambda s: (s.decided_at, s.id))
+        if any(is_heldout(s.id, float(rc["heldout_share"]), str(rc["salt"])) for s in members):
+            held_r[ctext] = latest
+        else:
+            train_r[ctext] = latest
+    counts["duplicates_removed"] = len(reviewed) - len(train_r) - len(held_r)
+    test_texts = set(splits["test"].texts)
+    leaked = [t for t in train_r if t in test_texts]
+    for t in leaked:
+        del train_r[t]
+    counts["in_test_sets_not_trained"] = len(leaked)
+    counts["heldout"], counts["train"] = len(held_r), len(train_r)
+
+    # reviewed labels override base rows with the same cleaned text
+    override = set(train_r) | set(held_r)
+    for k in ("train", "dev"):
+        sp = splits[k]
+        keep = np.array([t not in override for t in sp.texts], bool)
+        counts[f"base_{k}_rows_overridden"] = int((~keep).sum())
+        splits[k] = Split([t for t, m in zip(sp.texts, keep) if m], sp.y[keep], sp.source[keep])
+    repeat = max(1, int(rc.get("repeat", 1)))
+    if train_r:
+        rows = list(train_r.items()) * repeat
+        tr = splits["train"]
+        splits["train"] = Split(tr.texts + [t for t, _ in rows],
+                                np.concatenate([tr.y, np.array([_label_row(s, labels) for _, s in rows], float)]),
+                                np.concatenate([tr.source, np.array([REVIEWED] * len(rows))]))
+    log(f"reviewed samples: {counts['reviewed']} -> {counts['train']} train (x{repeat}), {counts['heldout']} held out, "
+        f"{counts['duplicates_removed']} duplicates, {counts['in_test_sets_not_trained']} also in test sets; "
+        f"base rows overridden: train {counts['base_train_rows_overridden']}, dev {counts['base_dev_rows_overridden']}")
+    return splits, list(train_r.values()), list(held_r.values()), counts
+
+
+def train_fast_on_splits(recipe: dict, splits: dict, out: Path, root=None, log=print, extra_config: dict | None = None) -> Detector:
+    """`training.fast.train_fast`, on splits given instead of loaded from the recipe's sources."""
+    from detector.features import Featurizer, FeaturizerConfig
+    from detector.scorers.fast import FastScorer, extra_features
+    from detector.segment import DEFAULT_USERDICT, Segmenter
+    from training.fast import DEFAULT_LEXICON, model_config, train_risk, write_model_card
+
+    t0 = time.time()
+    labels = list(recipe.get("model", {}).get("labels", RISKS))
+    seed = int(recipe["model"].get("seed", 13))
+    userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
+    fcfg = FeaturizerConfig.from_dict(recipe.get("featurizer", {}))
+    lexicon = Path(recipe.get("lexicon", {}).get("path", DEFAULT_LEXICON)) if "lexicon" in fcfg.extra else None
+    feat = Featurizer(fcfg, Segmenter(userdict if userdict.is_file() else None), extra=extra_features(fcfg, lexicon))
+    feat.fit(splits["train"].texts)
+    X = {k: feat.transform(s.texts) for k, s in splits.items()}
+    log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
+    parts = {}
+    for j, risk in enumerate(labels):
+        parts[risk] = train_risk(j, risk, X, splits, recipe, seed)
+        log(f"{risk}: dev macro-F1 {parts[risk]['dev']['macro_f1']:.4f}  test macro-F1 "
+            f"{parts[risk]['test']['macro_f1']:.4f}  threshold {parts[risk]['threshold']:.3f} ({time.time() - t0:.0f}s)")
+    scorer = FastScorer(labels, feat, np.stack([parts[r]["coef"] for r in labels]),
+                        np.array([parts[r]["intercept"] for r in labels]), [parts[r]["cal"] for r in labels],
+                        {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None}, lexicon_path=lexicon)
+    metrics = {split: {r: parts[r][split] for r in labels} for split in ("dev", "test")}
+    metrics["test_by_source"] = {r: parts[r]["test_by_source"] for r in labels}
+    config = model_config(recipe, labels, root, time.time() - t0) | (extra_config or {})
+    det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, config)
+    det.save_pretrained(out, metrics=metrics)
+    write_model_card(Path(out), det, metrics)
+    return det
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+@dataclass
+class EvalSet:
+    risk: str
+    name: str
+    texts: list[str]
+    y: np.ndarray
+
+
+def eval_sets(recipe: dict, labels: list[str], heldout: list[ReviewedSample], root=None) -> list[EvalSet]:
+    """Each risk's own test set per source (raw texts: each model cleans them itself), and the held-out slice."""
+    specs = load_specs()
+    data, sets = recipe["data"], []
+    for risk in labels:
+        for name in data["sources"]:
+            if specs[name].risk != risk:
+                continue
+            ds = load_source(name, data["test_split"], root=root, specs=specs, labels=tuple(labels))
+            sets.append(EvalSet(risk, name, list(ds["text"]), np.array(ds[risk], int)))
+        held = [s for s in heldout if risk in s.labels]
+        sets.append(EvalSet(risk, HELDOUT, [s.text for s in held], np.array([s.labels[risk] for s in held], int)))
+    return sets
+
+
+def evaluate_on(det: Detector, sets: list[EvalSet]) -> list[dict | None]:
+    texts = list(dict.fromkeys(t for s in sets for t in s.texts))
+    index = {t: i for i, t in enumerate(texts)}
+    proba = det.predict_proba(texts) if texts else np.zeros((0, len(det.labels)))
+    out = []
+    for s in sets:
+        if s.risk not in det.labels or not len(s.y):
+            out.append(None)
+            continue
+        p = proba[[index[t] for t in s.texts], det.labels.index(s.risk)]
+        out.append(binary_metrics(s.y, p, det.thresholds[s.risk]))
+    return out
+
+
+def compare(sets: list[EvalSet], current: list[dict | None] | None, challenger: list[dict | None], cfg: dict) -> tuple[list[dict], bool, str]:
+    """The comparison rows and the decision: (rows, promote?, why)."""
+    pc = cfg["promotion"]
+    min_n, tol = int(pc["min_n"]), pc["tolerance"]
+    rows, worse, deciding = [], [], []
+    for k, s in enumerate(sets):
+        ch = challenger[k]
+        cur = current[k] if current is not None else None
+        both = len(np.unique(s.y)) == 2
+        gates = bool(current is not None and ch is not None and cur is not None and len(s.y) >= min_n and both)
+        t = float(tol.get(s.risk, 0.01))
+        row = {"risk": s.risk, "set": s.name, "n": int(len(s.y)), "positives": int(s.y.sum()) if len(s.y) else 0,
+               "current": None if cur is None else round(cur["macro_f1"], 4),
+               "challenger": None if ch is None else round(ch["macro_f1"], 4),
+               "delta": None if cur is None or ch is None else round(ch["macro_f1"] - cur["macro_f1"], 4),
+               "tolerance": t, "gates": gates,
+               "note": "" if gates else ("no current model" if current is None else
+                                         "empty" if not len(s.y) else
+                                         f"too small to decide (n < {min_n})" if len(s.y) < min_n else
+                                         "one class only" if not both else "not scored")}
+        row["ok"] = None if not gates else bool(ch["macro_f1"] >= cur["macro_f1"] - t - 1e-12)
+        if gates:
+            deciding.append(row)
+            if not row["ok"]:
+                worse.append(row)
+        rows.append(row)
+    if current is None:
+        return rows, True, "there is no current model to compare with"
+    if not deciding:
+        return rows, False, "no evaluation set is large enough to decide; kept the current model"
+    if worse:
+        detail = "; ".join(f"{r['risk']} on {r['set']}: macro-F1 {r['current']:.4f} -> {r['challenger']:.4f} "
+                           f"({r['delta']:+.4f}, tolerance {r['tolerance']})" for r in worse)
+        return rows, False, f"the challenger is worse beyond the tolerance: {detail}"
+    low = min(deciding, key=lambda r: r["delta"])
+    return rows, True, (f"not worse beyond the tolerance on any risk ({len(deciding)} sets; smallest change "
+                        f"{low['delta']:+.4f} on {low['risk']}/{low['set']}, tolerance {low['tolerance']})")
+
+
+# -- the whole retrain --------------------------------------------------------------------------
+
+def _reviewed_sha(samples: list[ReviewedSample]) -> str:
+    body = json.dumps(sorted([s.id, s.labels] for s in samples), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Path, from_model: str | Path | None = None,
+            config: str | Path | None = None, overrides: list[str] | None = None, root=None, promote: bool = True,
+            log=print) -> RetrainResult:
+    t0 = time.time()
+    root = Path(root) if root is not None else None
+    recipe = json.loads(json.dumps(base_config)) if isinstance(base_config, dict) else load_recipe(base_config, overrides)
+    if recipe.get("model", {}).get("type") != "fast":
+        raise ValueError(f"retrain builds fast models: the base recipe's model.type is {recipe.get('model', {}).get('type')!r}")
+    cfg = load_retrain_config(config)
+    labels = list(recipe.get("model", {}).get("labels", RISKS))
+    reg = Registry(out)
+    with reg.lock(".retrain.lock", wait=False):
+        if from_model is not None:
+            if reg.versions():
+                raise ValueError(f"{reg.root} already has versions ({', '.join(reg.versions())}): --from only starts "
+                                 f"a new registry")
+            first = reg.add_copy(from_model)
+            reg.promote(first, reason=f"first version, copied from {from_model}")
+            log(f"registry {reg.root} started: {first} = copy of {from_model}")
+        current = reg.current()
+        samples = load_reviewed(reviewed, labels)
+        splits, train_r, held_r, counts = build_splits(recipe, samples, cfg, root, log)
+        number = reg.next_number()
+        recipe.setdefault("model", {}).update(name=reg.name, version=str(number))
+        stage = reg.staging()
+        extra = {"reviewed": {"source": str(reviewed), "n_train": len(train_r), "n_heldout": len(held_r),
+                              "repeat": int(cfg["reviewed"].get("repeat", 1)), "sha256": _reviewed_sha(train_r),
+                              "heldout_share": cfg["reviewed"]["heldout_share"], "salt": cfg["reviewed"]["salt"]}}
+        try:
+            challenger = train_fast_on_splits(recipe, splits, stage, root, log, extra)
+            sets = eval_sets(recipe, labels, held_r, root)
+            log(f"evaluating on {len(sets)} sets ({sum(len(s.y) for s in sets)} items)")
+            ch_metrics = evaluate_on(challenger, sets)
+            cur_metrics = evaluate_on(Detector.from_pretrained(reg.root / current), sets) if current else None
+            rows, ok, reason = compare(sets, cur_metrics, ch_metrics, cfg)
+            version = reg.add(stage, number)
+        except BaseException:
+            import shutil
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        do_promote = ok and promote
+        if ok and not promote:
+            reason = f"would promote ({reason}), but --no-promote was given"
+        report = {"challenger": version, "current": current, "promoted": do_promote, "reason": reason,
+                  "rule": "for every risk and deciding set: challenger macro-F1 >= current macro-F1 - tolerance[risk]",
+                  "tolerance": cfg["promotion"]["tolerance"], "min_n": cfg["promotion"]["min_n"],
+                  "base_config": str(recipe.get("recipe", {}).get("path", "(dict)")), "reviewed_source": str(reviewed),
+                  "counts": counts, "comparison": rows,
+                  "heldout_ids": sorted(s.id for s in held_r),
+                  "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.time() - t0, 1)}
+        path = reg.root / version / "retrain_report.json"
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        if do_promote:
+            reg.promote(version, reason=reason, extra={"report": f"{version}/retrain_report.json"})
+    return RetrainResult(version, do_promote, reason, current, rows, counts, path, time.time() - t0, labels)
