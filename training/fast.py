@@ -121,14 +121,18 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
             "dev": binary_metrics(y_dev, p_dev, thr), "test": binary_metrics(y_test, p_test, thr)}
 
 
-def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
+def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict[str, Split] | None = None,
+               extra_config: dict | None = None) -> Detector:
+    """Train from the recipe's sources, or from ready-made `splits` (train/dev/test of cleaned
+    texts, e.g. with reviewed samples added); `extra_config` is merged into config.json."""
     t0 = time.time()
     labels = list(recipe.get("model", {}).get("labels", RISKS))
     data = recipe["data"]
     evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
     seed = int(recipe["model"].get("seed", 13))
-    splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root)
-              for k in ("train", "dev", "test")}
+    if splits is None:
+        splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root)
+                  for k in ("train", "dev", "test")}
     log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
     userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
     fcfg = FeaturizerConfig.from_dict(recipe.get("featurizer", {}))
@@ -147,7 +151,8 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print) -> Detector:
                         {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None}, lexicon_path=lexicon)
     metrics = {split: {r: parts[r][split] for r in labels} for split in ("dev", "test")}
     metrics["test_by_source"] = {r: parts[r]["test_by_source"] for r in labels}
-    det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, model_config(recipe, labels, root, time.time() - t0))
+    config = model_config(recipe, labels, root, time.time() - t0) | (extra_config or {})
+    det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, config)
     det.save_pretrained(out, metrics=metrics)
     write_model_card(Path(out), det, metrics)
     return det

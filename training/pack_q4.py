@@ -10,7 +10,6 @@ Used to ship the base model to a GPU machine whose upload is limited (64 MiB).
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 

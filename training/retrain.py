@@ -186,38 +186,12 @@ def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=N
     return splits, list(train_r.values()), list(held_r.values()), counts
 
 
-def train_fast_on_splits(recipe: dict, splits: dict, out: Path, root=None, log=print, extra_config: dict | None = None) -> Detector:
-    """`training.fast.train_fast`, on splits given instead of loaded from the recipe's sources."""
-    from detector.features import Featurizer, FeaturizerConfig
-    from detector.scorers.fast import FastScorer, extra_features
-    from detector.segment import DEFAULT_USERDICT, Segmenter
-    from training.fast import DEFAULT_LEXICON, model_config, train_risk, write_model_card
+def train_fast_on_splits(recipe: dict, splits: dict, out: Path, root=None, log=print,
+                         extra_config: dict | None = None) -> Detector:
+    """`training.fast.train_fast` on splits given instead of loaded from the recipe's sources."""
+    from training.fast import train_fast
 
-    t0 = time.time()
-    labels = list(recipe.get("model", {}).get("labels", RISKS))
-    seed = int(recipe["model"].get("seed", 13))
-    userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
-    fcfg = FeaturizerConfig.from_dict(recipe.get("featurizer", {}))
-    lexicon = Path(recipe.get("lexicon", {}).get("path", DEFAULT_LEXICON)) if "lexicon" in fcfg.extra else None
-    feat = Featurizer(fcfg, Segmenter(userdict if userdict.is_file() else None), extra=extra_features(fcfg, lexicon))
-    feat.fit(splits["train"].texts)
-    X = {k: feat.transform(s.texts) for k, s in splits.items()}
-    log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
-    parts = {}
-    for j, risk in enumerate(labels):
-        parts[risk] = train_risk(j, risk, X, splits, recipe, seed)
-        log(f"{risk}: dev macro-F1 {parts[risk]['dev']['macro_f1']:.4f}  test macro-F1 "
-            f"{parts[risk]['test']['macro_f1']:.4f}  threshold {parts[risk]['threshold']:.3f} ({time.time() - t0:.0f}s)")
-    scorer = FastScorer(labels, feat, np.stack([parts[r]["coef"] for r in labels]),
-                        np.array([parts[r]["intercept"] for r in labels]), [parts[r]["cal"] for r in labels],
-                        {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None}, lexicon_path=lexicon)
-    metrics = {split: {r: parts[r][split] for r in labels} for split in ("dev", "test")}
-    metrics["test_by_source"] = {r: parts[r]["test_by_source"] for r in labels}
-    config = model_config(recipe, labels, root, time.time() - t0) | (extra_config or {})
-    det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, config)
-    det.save_pretrained(out, metrics=metrics)
-    write_model_card(Path(out), det, metrics)
-    return det
+    return train_fast(recipe, out, root=root, log=log, splits=splits, extra_config=extra_config)
 
 
 # -- evaluation ---------------------------------------------------------------------------------
