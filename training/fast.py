@@ -57,8 +57,11 @@ def risk_weights(y: np.ndarray, cross_weight: float) -> tuple[np.ndarray, np.nda
     return target[keep].astype(int), weight, keep
 
 
-def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, risk: str = "") -> LogisticRegression:
+def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, risk: str = "",
+             row_scale: np.ndarray | None = None) -> LogisticRegression:
     target, weight, keep = risk_weights(y, cross_weight)
+    if row_scale is not None:
+        weight = weight * row_scale
     clf = LogisticRegression(C=per_risk(clf_cfg.get("C"), risk, 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
                              solver=clf_cfg.get("solver", "liblinear"), random_state=seed)
     return clf.fit(X[keep], target, sample_weight=weight[keep])
@@ -99,7 +102,8 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
     y = splits["train"].y[:, j]
     if np.isnan(y).all():
         raise ValueError(f"no training source annotates risk {risk!r}; sources: {data['sources']}")
-    clf = fit_risk(X["train"], y, clf_cfg, per_risk(data.get("cross_negative_weight"), risk, 0.0), seed, risk)
+    scale = np.array([float(data.get("source_weight", {}).get(src, 1.0)) for src in splits["train"].source])
+    clf = fit_risk(X["train"], y, clf_cfg, per_risk(data.get("cross_negative_weight"), risk, 0.0), seed, risk, scale)
     gate = (fit_gate(X["train"], y, clf_cfg, seed, float(data.get("gate_saturation", 1.0)))
             if risk in data.get("domain_gate", []) else None)
 
