@@ -115,3 +115,11 @@ def test_contacts_are_extracted_with_original_spans(tiny_model):
     det.thresholds = {r: 0.0 for r in det.labels}
     (res,) = det.score([text])
     assert any(it.get("kind", "").startswith("contact:") for it in res["evidence"]["paid_posting"])
+
+
+def test_evidence_terms_are_never_punctuation_only(tiny_model):
+    det = Detector.from_pretrained(tiny_model)
+    det.thresholds = {r: 0.0 for r in det.labels}
+    (res,) = det.score(["！！！你就是个脑残，，，滚出去！！！"])
+    terms = [it["term"] for items in res["evidence"].values() for it in items]
+    assert terms and all(any(ch.isalnum() for ch in t) for t in terms), terms

@@ -65,6 +65,8 @@ class FastScorer:
             spans[f].append((s, e))
         scored = []
         for f, sp_list in spans.items():
+            if not any(ch.isalnum() for ch in f.split(":", 1)[1]):
+                continue  # punctuation-only n-grams score, but they explain nothing to a reviewer
             idx = feature_index(f, n)
             contrib = float(self.coef_[j, idx]) * xval.get(idx, 0.0)
             if contrib > 0:
