@@ -59,12 +59,30 @@ def score(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
     campaigns: bool = typer.Option(False, "--campaigns", help="cluster near-duplicate posts (copy-paste "
                                    "campaigns): adds a `campaign` field and raises their review priority"),
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="explain flagged risks (the "
+                                  "transformer's occlusion evidence is slow)"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="scoring processes (CPU); with --engine ray, "
+                                "actors"),
+    resume: bool = typer.Option(False, "--resume", help="continue an interrupted run from <out>.progress.json"),
+    cascade: Optional[str] = typer.Option(None, "--cascade", help="cascade folder (`jingwang model cascade`): "
+                                          "--model scores every post, its second model the uncertain band"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (transformer models; "
+                                         "cuda: bf16 and large batches)"),
+    engine: str = typer.Option("local", "--engine", help="local, or ray (Ray Data actor pool)"),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (e.g. "
+                                              "ray://head:10001 or auto); default: a local Ray instance"),
+    checkpoint_every: float = typer.Option(1.0, "--checkpoint-every", min=0.0, help="seconds between "
+                                           "progress checkpoints (0 = after every batch)"),
 ):
     """Score posts; write one JSON record per post with scores, flags, priority and evidence."""
     s = score_file(input, model, out, flagged=flagged, text_field=text_field, id_field=id_field,
                    strict=strict, batch_size=batch_size, progress=not quiet and sys.stderr.isatty(),
-                   campaigns=campaigns)
+                   campaigns=campaigns, evidence=evidence, workers=workers, engine=engine,
+                   ray_address=ray_address, cascade=cascade, device=device, resume=resume,
+                   checkpoint_s=checkpoint_every)
     if not quiet:
+        if s.resumed_from:
+            err.print(f"resumed after {s.resumed_from:,} input records done by the interrupted run")
         print_summary(s)
 
 from detector import cli_campaigns  # noqa: E402,F401  (registers `jingwang campaigns`)

@@ -34,10 +34,16 @@ def _load_ensemble(path: Path, cfg: dict):
     return EnsembleScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]}, Detector.from_pretrained)
 
 
+def _load_onnx(path: Path, cfg: dict):
+    from detector.scorers.onnx import OnnxScorer
+    return OnnxScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]})
+
+
 SCORER_LOADERS: dict[str, Callable] = {
     "fast": _load_fast,
     "transformer": _load_transformer,
     "ensemble": _load_ensemble,
+    "onnx": _load_onnx,
 }
 
 

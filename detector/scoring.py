@@ -1,7 +1,16 @@
-"""Batch scoring of a file of posts: the plain function behind `jingwang score`."""
+"""Batch scoring of a file of posts: the plain function behind `jingwang score`.
+
+The input is read, scored and written in batches (memory does not grow with the input).
+`process_batch` turns one batch of input records into output lines; it is the only place
+scoring happens, whichever engine runs it: in this process, in `--workers N` processes
+(`detector.parallel`) or in a Ray actor pool (`detector.ray_engine`), so every engine writes
+the same bytes. The output side (crash-safe writes, progress file, `--resume`, flagged file)
+is `detector.resume.Sink`.
+"""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -10,10 +19,14 @@ from typing import Iterable, Iterator
 
 from tqdm import tqdm
 
-from detector.detector import Detector
-from detector.io import BadRecord, Post, RecordWriter, iter_posts
+from detector.detector import CONFIG, Detector, ModelNotFoundError
+from detector.io import BadRecord, Post, format_of, iter_posts, json_line
+from detector.resume import Sink, progress_path, start_progress
 
 MAX_CHARS_WARN = 20000
+ENGINES = ("local", "ray")
+DEVICES = ("auto", "cpu", "cuda")
+GPU_BATCH = 256
 
 
 class StrictModeError(ValueError):
@@ -30,10 +43,100 @@ class ScoreSummary:
     out: str = ""
     flagged_out: str | None = None
     errors_out: str | None = None
+    resumed_from: int = 0      # input records already done by an interrupted run (--resume)
+    scored_now: int = 0        # scored by this run
 
     @property
     def posts_per_s(self) -> float:
-        return self.scored / self.seconds if self.seconds > 0 else 0.0
+        return self.scored_now / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class BatchContext:
+    """What scoring a batch needs besides the model (sent once to every worker)."""
+    source: str
+    id_field: str = "id"
+    evidence: bool = True
+    campaigns: dict | None = None
+
+
+@dataclass
+class BatchResult:
+    n: int                     # input records in the batch (posts and bad records)
+    line: int                  # line/row of its last record
+    end: int                   # JSONL: input byte offset after it
+    bad: list[BadRecord]
+    warnings: list[tuple[int, str | None, str]]
+    lines: list[str]           # one JSON line per scored post, in input order
+    flags: list[list[str]]
+    priorities: list[float]
+
+
+@dataclass
+class ModelSpec:
+    """How to build the scorer in any process: model folder (or a loaded Detector), an
+    optional cascade folder, device."""
+    model: str | Path | Detector
+    cascade: str | None = None
+    device: str | None = None
+
+    def load(self):
+        device = resolve_device(self.device)
+        if device:
+            os.environ["JINGWANG_DEVICE"] = device
+        det = self.model if isinstance(self.model, Detector) else Detector.from_pretrained(self.model)
+        if self.cascade:
+            from detector.cascade import Cascade
+            det = Cascade.load(self.cascade, det)
+        if device and device.startswith("cuda"):
+            for scorer in scorers_of(det):
+                if hasattr(scorer, "batch_size"):
+                    scorer.batch_size = max(scorer.batch_size, GPU_BATCH)
+        return det
+
+    def labels(self) -> list[str]:
+        if self.cascade:
+            from detector.cascade import cascade_config
+            cascade_config(self.cascade)
+        if isinstance(self.model, Detector):
+            return list(self.model.labels)
+        return list(model_config(self.model)["labels"])
+
+
+def resolve_device(device: str | None) -> str | None:
+    if device in (None, ""):
+        return None
+    if device not in DEVICES and not device.startswith("cuda:"):
+        raise ValueError(f"--device must be one of {', '.join(DEVICES)}, not {device!r}")
+    if device == "auto":
+        try:
+            import torch
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:
+            return "cpu"
+    return device
+
+
+def scorers_of(det) -> list:
+    """Every scorer inside a Detector, ensemble or cascade (to tune batch sizes)."""
+    if hasattr(det, "detectors"):  # a cascade
+        return [s for d in det.detectors for s in scorers_of(d)]
+    scorer = getattr(det, "scorer", None)
+    if scorer is None:
+        return []
+    subs = [s for m in getattr(scorer, "members", []) for s in scorers_of(m)]
+    return [scorer, *subs]
+
+
+def model_config(path: str | Path) -> dict:
+    """config.json of a model folder (the same checks as `Detector.from_pretrained`, no loading)."""
+    path = Path(path)
+    if (path / "current").exists() and not (path / CONFIG).exists():
+        path = (path / "current").resolve()
+    if not (path / CONFIG).is_file():
+        raise ModelNotFoundError(
+            f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)")
+    return json.loads((path / CONFIG).read_text(encoding="utf-8"))
 
 
 def errors_path(out: str) -> str:
@@ -76,62 +179,109 @@ def campaign_lookup(input: str, text_field: str, id_field: str) -> dict:
     return campaign_index(posts)
 
 
+def process_batch(det, items: list, ctx: BatchContext) -> BatchResult:
+    """Score one batch of input records (posts and bad records) into output lines."""
+    posts = [p for p in items if isinstance(p, Post)]
+    warnings = [(p.line, p.record.get(ctx.id_field), f"long text ({len(p.text)} characters): scored on its "
+                 f"first {MAX_CHARS_WARN}, warning only") for p in posts if len(p.text) > MAX_CHARS_WARN]
+    results = det.score([p.text[:MAX_CHARS_WARN] for p in posts], evidence=ctx.evidence) if posts else []
+    by_model = getattr(det, "thresholds_by_model", {})
+    records = [result_record(p, r, ctx.campaigns, ctx.id_field, by_model.get(r["model"], det.thresholds))
+               for p, r in zip(posts, results)]
+    last = items[-1]
+    return BatchResult(n=len(items), line=last.line, end=last.end,
+                       bad=[b for b in items if isinstance(b, BadRecord)], warnings=warnings,
+                       lines=[json_line(r) for r in records], flags=[r["flags"] for r in records],
+                       priorities=[r["priority"] for r in records])
+
+
+def local_results(det, batches: Iterable[list], ctx: BatchContext) -> Iterator[BatchResult]:
+    for batch in batches:
+        yield process_batch(det, batch, ctx)
+
+
 def score_file(input: str, model: str | Path | Detector, out: str, flagged: str | None = None,
                text_field: str = "text", id_field: str = "id", strict: bool = False,
-               batch_size: int = 256, progress: bool = True, campaigns: bool = False) -> ScoreSummary:
+               batch_size: int = 256, progress: bool = True, campaigns: bool = False, *,
+               evidence: bool = True, workers: int = 1, engine: str = "local", ray_address: str | None = None,
+               cascade: str | None = None, device: str | None = None, resume: bool = False,
+               checkpoint_s: float = 1.0) -> ScoreSummary:
     """Score every post of `input` into `out`; flagged ones (by priority) into `flagged`.
     Bad records go to `<out>.errors.jsonl` and stderr; with `strict` the first one stops the run.
     With `campaigns`, a first pass clusters near-duplicate posts: each clustered post gets a
-    `campaign` field and a review-priority boost (the input must be a file, not stdin)."""
-    det = model if isinstance(model, Detector) else Detector.from_pretrained(model)
-    summary = ScoreSummary(out=out, flagged_out=flagged, flagged={r: 0 for r in det.labels})
+    `campaign` field and a review-priority boost (the input must be a file, not stdin).
+    `workers` > 1 scores in that many processes, `engine="ray"` in a Ray actor pool; `resume`
+    continues an interrupted run from `<out>.progress.json`; `cascade` is a folder written by
+    `training.cascade` (fast model first, a second model on the uncertain band)."""
     t0 = time.time()
-    if campaigns and input == "-":
-        raise ValueError("--campaigns reads the input twice: give a file, not - (stdin)")
+    check_args(input, model, out, flagged, campaigns, workers, engine, batch_size)
+    spec = ModelSpec(model, cascade, device)
+    det = spec.load() if engine == "local" and workers <= 1 else None
+    labels = list(det.labels) if det is not None else spec.labels()
+    state = start_progress(input, out, batch_size, resume, labels)
+    summary = ScoreSummary(out=out, flagged_out=flagged, resumed_from=state.items)
+    if state.done:
+        return _fill(summary, state, None, t0)
+    items = iter_posts(input, text_field, id_field, **start_of(state, input))
+    first = next(items, None)  # opens the input (clear error) before any output is touched
     camp = campaign_lookup(input, text_field, id_field) if campaigns else None
-    posts_iter = iter_posts(input, text_field, id_field)
-    first = next(posts_iter, None)  # opens the input (clear error) before any output is touched
-    writer = RecordWriter(out)
-    err_file, kept = None, []
+    ctx = BatchContext(input, id_field, evidence, camp)
+    sink = Sink(out, flagged, errors_path(out), state, checkpoint_s)
     bar = tqdm(total=None, unit=" posts", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     try:
-        for batch in batched(_chain(first, posts_iter), batch_size):
-            posts = [p for p in batch if isinstance(p, Post)]
-            for bad in (b for b in batch if isinstance(b, BadRecord)):
-                if strict:
-                    raise StrictModeError(f"{input}, line {bad.line}: {bad.reason}")
-                err_file = err_file or open(errors_path(out), "w", encoding="utf-8")
-                _report(err_file, bad.line, bad.id, bad.reason, input)
-                summary.bad += 1
-            for p in posts:
-                if len(p.text) > MAX_CHARS_WARN:
-                    err_file = err_file or open(errors_path(out), "w", encoding="utf-8")
-                    _report(err_file, p.line, p.record.get(id_field), f"long text ({len(p.text)} characters): "
-                            f"scored on its first {MAX_CHARS_WARN}, warning only", input)
-            results = det.score([p.text[:MAX_CHARS_WARN] for p in posts])
-            records = [result_record(p, r, camp, id_field, det.thresholds) for p, r in zip(posts, results)]
-            writer.write(records)
-            summary.read += len(batch)
-            summary.scored += len(records)
-            for rec in records:
-                for r in rec["flags"]:
-                    summary.flagged[r] += 1
-            if flagged:
-                kept.extend(r for r in records if r["flags"])
-            bar.update(len(batch))
+        for res in run_engine(det, spec, ctx, _chain(first, items), (input, text_field, id_field, start_of(state, input)),
+                              batch_size, workers, engine, ray_address):
+            if strict and res.bad:
+                raise StrictModeError(f"{input}, line {res.bad[0].line}: {res.bad[0].reason}")
+            sink.write(res, error_lines(res, input))
+            summary.scored_now += len(res.lines)
+            bar.update(res.n)
+        sink.finish()
     finally:
-        writer.close()
+        sink.close()
         bar.close()
-        if err_file:
-            err_file.close()
-            summary.errors_out = err_file.name
+    return _fill(summary, state, sink.errors_out, t0)
+
+
+def check_args(input, model, out, flagged, campaigns, workers, engine, batch_size) -> None:
+    format_of(out)
     if flagged:
-        kept.sort(key=lambda r: -r["priority"])
-        fw = RecordWriter(flagged)
-        fw.write(kept)
-        fw.close()
-    summary.seconds = time.time() - t0
-    return summary
+        format_of(flagged)
+    if campaigns and input == "-":
+        raise ValueError("--campaigns reads the input twice: give a file, not - (stdin)")
+    if engine not in ENGINES:
+        raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if (workers > 1 or engine == "ray") and (input == "-" or isinstance(model, Detector)):
+        raise ValueError("--workers and --engine ray need an input file and a model folder")
+    if batch_size < 1 or workers < 1:
+        raise ValueError("--batch-size and --workers must be at least 1")
+
+
+def start_of(state, input: str) -> dict:
+    """Where to start reading: a byte offset for JSONL files, else a record count."""
+    if state.items == 0:
+        return {}
+    if format_of(input) == "jsonl":
+        return {"offset": state.in_offset, "line": state.line}
+    return {"skip": state.items}
+
+
+def run_engine(det, spec: ModelSpec, ctx: BatchContext, items: Iterator, source: tuple, batch_size: int,
+               workers: int, engine: str, ray_address: str | None) -> Iterator[BatchResult]:
+    """BatchResults in input order, from the chosen engine. `items` is the open input (local
+    engine and workers); Ray reads `source` = (input, text_field, id_field, start) in its tasks."""
+    if engine == "ray":
+        first = next(items, None)
+        items.close()
+        if first is None:
+            return iter(())
+        from detector.ray_engine import ray_results
+        return ray_results(spec, ctx, *source, batch_size, workers, ray_address)
+    batches = batched(items, batch_size)
+    if workers > 1:
+        from detector.parallel import pool_results
+        return pool_results(spec, ctx, batches, workers)
+    return local_results(det, batches, ctx)
 
 
 def _chain(first, rest):
@@ -140,7 +290,24 @@ def _chain(first, rest):
         yield from rest
 
 
-def _report(f, line: int, rid, reason: str, source: str) -> None:
-    f.write(json.dumps({"line": line, "id": rid, "reason": reason}, ensure_ascii=False) + "\n")
-    f.flush()
-    print(f"{source}, line {line}: {reason}", file=sys.stderr)
+def error_lines(res: BatchResult, source: str) -> list[str]:
+    """JSON lines for `<out>.errors.jsonl` (bad records, then warnings), also told on stderr."""
+    rows = sorted([(b.line, b.id, b.reason) for b in res.bad] + res.warnings, key=lambda t: t[0])
+    for line, _, reason in rows:
+        print(f"{source}, line {line}: {reason}", file=sys.stderr)
+    return [json.dumps({"line": ln, "id": rid, "reason": reason}, ensure_ascii=False) + "\n"
+            for ln, rid, reason in rows]
+
+
+def _fill(summary: ScoreSummary, state, errors_out: str | None, t0: float) -> ScoreSummary:
+    summary.read, summary.scored, summary.bad = state.read, state.scored, state.bad
+    summary.flagged = dict(state.flagged)
+    summary.errors_out = errors_out
+    if errors_out is None and state.errors_offset and summary.out != "-":
+        summary.errors_out = errors_path(summary.out)
+    summary.seconds = time.time() - t0
+    return summary
+
+
+__all__ = ["ScoreSummary", "StrictModeError", "BatchContext", "BatchResult", "ModelSpec", "process_batch",
+           "score_file", "errors_path", "batched", "result_record", "campaign_lookup", "progress_path"]

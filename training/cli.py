@@ -117,6 +117,7 @@ def model_base(
 
 
 from training import cli_retrain  # noqa: E402,F401  (registers `jingwang retrain` and `jingwang models`)
+from training import cli_onnx  # noqa: E402,F401  (registers `jingwang model export-onnx` and `model cascade`)
 
 
 def main() -> None:

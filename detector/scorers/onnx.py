@@ -1,0 +1,174 @@
+"""The transformer scorer on ONNX Runtime: the same encoder + pooling + linear head, exported
+by `jingwang model export-onnx` (training/onnx_export.py), usually with int8 weights (dynamic
+quantisation). No torch at inference: the tokenizer is the `tokenizers` library reading the
+exported tokenizer.json, so it loads fast and stays small in every worker process.
+
+Model folder: `model.int8.onnx` (or `model.onnx`), `tokenizer/tokenizer.json`,
+`calibration.safetensors`, `userdict.txt`, and config.json with model_type "onnx" and
+scorer {"onnx", "tokenizer", "pad_id", "max_length", "batch_size", "max_tokens", "calibration",
+"userdict", "exported_from", "quantization"}.
+
+Length bucketing: a call's texts are sorted by token count and cut into sub-batches of at most
+`batch_size` texts and `max_tokens` padded tokens, so short posts are not padded to long ones.
+Dynamic int8 quantisation scales activations per batch, so a text's scores depend (slightly)
+on its batch-mates; `jingwang score` batches the same way whatever the engine or worker count.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from detector.calibration import Calibrator
+from detector.cleaning import CleanText
+from detector.segment import Segmenter
+
+MAX_OCCLUDED_WORDS = 48
+
+
+def cpu_threads() -> int:
+    chosen = os.environ.get("JINGWANG_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if chosen:
+        return max(1, int(chosen))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def make_session(path: Path, device: str = "cpu"):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = cpu_threads()
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    return ort.InferenceSession(str(path), opts, providers=providers)
+
+
+def length_buckets(lengths: list[int], batch_size: int, max_tokens: int) -> list[list[int]]:
+    """Indices sorted by length, cut into batches of <= batch_size texts and <= max_tokens
+    padded tokens (at least one text each)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    out, cur = [], []
+    for i in order:
+        if cur and (len(cur) >= batch_size or lengths[i] * (len(cur) + 1) > max_tokens):
+            out.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        out.append(cur)
+    return out
+
+
+class OnnxScorer:
+    model_type = "onnx"
+
+    def __init__(self, labels: list[str], session, tokenizer, calibrators: list[Calibrator], pad_id: int,
+                 max_length: int = 64, batch_size: int = 64, max_tokens: int = 4096,
+                 segmenter: Segmenter | None = None, config: dict | None = None):
+        self.labels = list(labels)
+        self.session = session
+        self.tokenizer = tokenizer
+        self.calibrators_ = list(calibrators)
+        self.pad_id = int(pad_id)
+        self.max_length, self.batch_size, self.max_tokens = int(max_length), int(batch_size), int(max_tokens)
+        self.segmenter = segmenter or Segmenter(None)
+        self.config = dict(config or {})
+        self._occluded: tuple | None = None
+        tokenizer.enable_truncation(self.max_length)
+        tokenizer.no_padding()
+
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """Raw logits (n, n_labels) of cleaned texts, length-bucketed."""
+        out = np.zeros((len(texts), len(self.labels)), np.float32)
+        if not texts:
+            return out
+        ids = self.tokenize(texts)
+        for idx in length_buckets([len(x) for x in ids], self.batch_size, self.max_tokens):
+            n = max(len(ids[i]) for i in idx)
+            input_ids = np.full((len(idx), n), self.pad_id, np.int64)
+            mask = np.zeros((len(idx), n), np.int64)
+            for r, i in enumerate(idx):
+                input_ids[r, :len(ids[i])] = ids[i]
+                mask[r, :len(ids[i])] = 1
+            out[idx] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+        return out
+
+    def decision_function(self, texts: list[CleanText]) -> np.ndarray:
+        return self.logits([t.text for t in texts])
+
+    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
+        z = self.decision_function(texts)
+        return np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1).astype(np.float32)
+
+    def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
+        """Occlusion over jieba words, as the transformer scorer does: delete every occurrence
+        of a word; words ranked by how much `label`'s logit drops (one batched pass per text)."""
+        j = self.labels.index(label)
+        spans, z = self.occlusion(text.text)
+        if not spans:
+            return []
+        drops = [(float(z[0, j] - z[i + 1, j]), w) for i, w in enumerate(spans)]
+        drops = sorted((t for t in drops if t[0] > 0), key=lambda t: -t[0])[:k]
+        return [{"term": w, "weight": round(d, 4),
+                 "spans": [list(s) for s in sorted({text.to_original(s, e) for s, e in spans[w]})]}
+                for d, w in drops]
+
+    def occlusion(self, cleaned: str):
+        if self._occluded is not None and self._occluded[0] == cleaned:
+            return self._occluded[1], self._occluded[2]
+        all_spans: dict[str, list[tuple[int, int]]] = {}
+        for w, s, e in self.segmenter.cut_spans(cleaned):
+            if any(ch.isalnum() for ch in w):
+                all_spans.setdefault(w, []).append((s, e))
+        spans = {w: all_spans[w] for w in list(all_spans)[:MAX_OCCLUDED_WORDS]}
+        z = self.logits([cleaned] + [delete_spans(cleaned, sp) for sp in spans.values()]) if spans else None
+        self._occluded = (cleaned, spans, z)
+        return spans, z
+
+    def save(self, path: Path) -> dict:
+        """An ONNX model folder is written by the exporter; saving copies it."""
+        import shutil
+
+        src = Path(self.config["folder"])
+        path = Path(path)
+        if src.resolve() != path.resolve():
+            for name in (self.config["onnx"], self.config["tokenizer"], "calibration.safetensors",
+                         self.config.get("userdict")):
+                if name and (src / name).exists():
+                    dest = path / name
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    (shutil.copytree if (src / name).is_dir() else shutil.copyfile)(src / name, dest)
+        return {k: v for k, v in self.config.items() if k not in ("folder", "labels")}
+
+    @classmethod
+    def load(cls, path: Path, config: dict, device: str = "cpu") -> "OnnxScorer":
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        path = Path(path)
+        labels = config["labels"]
+        device = os.environ.get("JINGWANG_DEVICE", device)
+        session = make_session(path / config["onnx"], device)
+        tokenizer = Tokenizer.from_file(str(path / config["tokenizer"] / "tokenizer.json"))
+        arrays = load_file(str(path / "calibration.safetensors"))
+        cals = [Calibrator.from_parts(config["calibration"][lab], arrays, f"cal.{lab}") for lab in labels]
+        userdict = path / config["userdict"] if config.get("userdict") else None
+        return cls(labels, session, tokenizer, cals, config["pad_id"], config.get("max_length", 64),
+                   config.get("batch_size", 64), config.get("max_tokens", 4096), Segmenter(userdict),
+                   {**config, "folder": str(path)})
+
+
+def delete_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` without the given [start, end) spans (as the transformer scorer's occlusion)."""
+    keep, pos = [], 0
+    for s, e in sorted(spans):
+        keep.append(text[pos:s])
+        pos = e
+    keep.append(text[pos:])
+    return "".join(keep)
