@@ -61,15 +61,21 @@ class Detector:
     def model_id(self) -> str:
         return f"{self.config.get('name', 'unnamed')}@{self.config.get('version', '0')}"
 
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> "Detector":
+    @staticmethod
+    def read_config(path: str | Path) -> tuple[Path, dict]:
+        """The model folder (following a registry's `current` link) and its config.json, without
+        loading weights."""
         path = Path(path)
         if (path / "current").exists() and not (path / CONFIG).exists():
             path = (path / "current").resolve()
         if not (path / CONFIG).is_file():
             raise ModelNotFoundError(
                 f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)")
-        cfg = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+        return path, json.loads((path / CONFIG).read_text(encoding="utf-8"))
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> "Detector":
+        path, cfg = cls.read_config(path)
         kind = cfg.get("model_type")
         if kind not in SCORER_LOADERS:
             raise ValueError(f"{path / CONFIG}: unknown model_type {kind!r}; known: {', '.join(SCORER_LOADERS)}")

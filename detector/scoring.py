@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 
 from tqdm import tqdm
 
-from detector.detector import CONFIG, Detector, ModelNotFoundError
+from detector.detector import Detector
 from detector.io import BadRecord, Post, format_of, iter_posts, json_line
 from detector.resume import Sink, progress_path, start_progress
 
@@ -130,13 +130,7 @@ def scorers_of(det) -> list:
 
 def model_config(path: str | Path) -> dict:
     """config.json of a model folder (the same checks as `Detector.from_pretrained`, no loading)."""
-    path = Path(path)
-    if (path / "current").exists() and not (path / CONFIG).exists():
-        path = (path / "current").resolve()
-    if not (path / CONFIG).is_file():
-        raise ModelNotFoundError(
-            f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)")
-    return json.loads((path / CONFIG).read_text(encoding="utf-8"))
+    return Detector.read_config(path)[1]
 
 
 def errors_path(out: str) -> str:
