@@ -22,9 +22,9 @@ import numpy as np
 
 from detector.calibration import Calibrator
 from detector.cleaning import CleanText
+from detector.scorers.occlusion import OcclusionScorer
 from detector.segment import Segmenter
 
-MAX_OCCLUDED_WORDS = 48
 
 
 def cpu_threads() -> int:
@@ -62,7 +62,7 @@ def length_buckets(lengths: list[int], batch_size: int, max_tokens: int) -> list
     return out
 
 
-class OnnxScorer:
+class OnnxScorer(OcclusionScorer):
     model_type = "onnx"
 
     def __init__(self, labels: list[str], session, tokenizer, calibrators: list[Calibrator], pad_id: int,
@@ -102,35 +102,6 @@ class OnnxScorer:
     def decision_function(self, texts: list[CleanText]) -> np.ndarray:
         return self.logits([t.text for t in texts])
 
-    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
-        z = self.decision_function(texts)
-        return np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1).astype(np.float32)
-
-    def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
-        """Occlusion over jieba words, as the transformer scorer does: delete every occurrence
-        of a word; words ranked by how much `label`'s logit drops (one batched pass per text)."""
-        j = self.labels.index(label)
-        spans, z = self.occlusion(text.text)
-        if not spans:
-            return []
-        drops = [(float(z[0, j] - z[i + 1, j]), w) for i, w in enumerate(spans)]
-        drops = sorted((t for t in drops if t[0] > 0), key=lambda t: -t[0])[:k]
-        return [{"term": w, "weight": round(d, 4),
-                 "spans": [list(s) for s in sorted({text.to_original(s, e) for s, e in spans[w]})]}
-                for d, w in drops]
-
-    def occlusion(self, cleaned: str):
-        if self._occluded is not None and self._occluded[0] == cleaned:
-            return self._occluded[1], self._occluded[2]
-        all_spans: dict[str, list[tuple[int, int]]] = {}
-        for w, s, e in self.segmenter.cut_spans(cleaned):
-            if any(ch.isalnum() for ch in w):
-                all_spans.setdefault(w, []).append((s, e))
-        spans = {w: all_spans[w] for w in list(all_spans)[:MAX_OCCLUDED_WORDS]}
-        z = self.logits([cleaned] + [delete_spans(cleaned, sp) for sp in spans.values()]) if spans else None
-        self._occluded = (cleaned, spans, z)
-        return spans, z
-
     def save(self, path: Path) -> dict:
         """An ONNX model folder is written by the exporter; saving copies it."""
         import shutil
@@ -162,13 +133,3 @@ class OnnxScorer:
         return cls(labels, session, tokenizer, cals, config["pad_id"], config.get("max_length", 64),
                    config.get("batch_size", 64), config.get("max_tokens", 4096), Segmenter(userdict),
                    {**config, "folder": str(path)})
-
-
-def delete_spans(text: str, spans: list[tuple[int, int]]) -> str:
-    """`text` without the given [start, end) spans (as the transformer scorer's occlusion)."""
-    keep, pos = [], 0
-    for s, e in sorted(spans):
-        keep.append(text[pos:s])
-        pos = e
-    keep.append(text[pos:])
-    return "".join(keep)

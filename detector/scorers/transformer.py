@@ -20,6 +20,8 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from detector.scorers.occlusion import OcclusionScorer
+
 from detector.calibration import Calibrator
 from detector.cleaning import CleanText
 from detector.segment import Segmenter
@@ -28,7 +30,6 @@ ENCODER_DIR = "encoder"
 HEAD = "head.safetensors"
 USERDICT = "userdict.txt"
 POOLINGS = ("mean", "cls")
-MAX_OCCLUDED_WORDS = 48
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "JINGWANG_THREADS")
 _THREADS_SET = False
 
@@ -109,7 +110,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-class TransformerScorer:
+class TransformerScorer(OcclusionScorer):
     model_type = "transformer"
 
     def __init__(self, labels: list[str], model: MultiLabelEncoder, tokenizer, calibrators: list[Calibrator],
@@ -146,35 +147,6 @@ class TransformerScorer:
 
     def decision_function(self, texts: list[CleanText]) -> np.ndarray:
         return self.logits([t.text for t in texts])
-
-    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
-        z = self.decision_function(texts)
-        return np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1).astype(np.float32)
-
-    def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
-        """Occlusion over jieba words: delete every occurrence of a word and rank words by how
-        much `label`'s logit drops. All variants go through the model in one batched pass (at
-        most 48 words), and are reused for the other labels of the same text."""
-        j = self.labels.index(label)
-        spans, z = self.occlusion(text.text)
-        if not spans:
-            return []
-        drops = [(float(z[0, j] - z[i + 1, j]), w) for i, w in enumerate(spans)]
-        drops = sorted((t for t in drops if t[0] > 0), key=lambda t: -t[0])[:k]
-        return [{"term": w, "weight": round(d, 4),
-                 "spans": [list(s) for s in sorted({text.to_original(s, e) for s, e in spans[w]})]}
-                for d, w in drops]
-
-    def occlusion(self, cleaned: str) -> tuple[dict[str, list[tuple[int, int]]], np.ndarray]:
-        """(word -> spans, logits): row 0 is the text, row i+1 the text without the i-th word.
-        The last text's result is kept, since a flagged post is explained once per label."""
-        if self._occluded is not None and self._occluded[0] == cleaned:
-            return self._occluded[1], self._occluded[2]
-        all_spans = word_spans(self.segmenter, cleaned)
-        spans = {w: all_spans[w] for w in list(all_spans)[:MAX_OCCLUDED_WORDS]}
-        z = self.logits([cleaned] + [delete_spans(cleaned, sp) for sp in spans.values()]) if spans else None
-        self._occluded = (cleaned, spans, z)
-        return spans, z
 
     def save(self, path: Path) -> dict:
         path = Path(path)
@@ -238,20 +210,3 @@ def quiet_hf():
             hf_logging.enable_progress_bar()
 
 
-def word_spans(segmenter: Segmenter, text: str) -> dict[str, list[tuple[int, int]]]:
-    """Distinct jieba words of `text` (punctuation-only words left out), in first-seen order,
-    each with the spans of all its occurrences."""
-    out: dict[str, list[tuple[int, int]]] = {}
-    for w, s, e in segmenter.cut_spans(text):
-        if any(ch.isalnum() for ch in w):
-            out.setdefault(w, []).append((s, e))
-    return out
-
-
-def delete_spans(text: str, spans: list[tuple[int, int]]) -> str:
-    keep, pos = [], 0
-    for s, e in sorted(spans):
-        keep.append(text[pos:s])
-        pos = e
-    keep.append(text[pos:])
-    return "".join(keep)
