@@ -93,7 +93,7 @@ def start_progress(input: str, out: str, batch_size: int, resume: bool, labels: 
     if input == "-" or out == "-":
         raise ValueError("--resume needs an input file and an output file, not - (stdin/stdout)")
     old = load_progress(progress_path(out))
-    if old is None:
+    if old is None or (old.done and not os.path.exists(out)):
         return fresh
     if old.input_size != fresh.input_size:
         raise ValueError(f"cannot resume: {input} has {fresh.input_size} bytes, the interrupted run read "
