@@ -14,6 +14,7 @@ by the driver. Without `--ray-address` a local Ray instance is started.
 """
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from typing import Iterator
@@ -103,6 +104,7 @@ def ray_results(spec, ctx, input: str, text_field: str, id_field: str, start: di
     data_ctx = ray.data.DataContext.get_current()
     data_ctx.execution_options.preserve_order = True
     data_ctx.enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-dataset INFO lines on stderr
     shards = [{"shard": i, "input": os.path.abspath(input), "text_field": text_field, "id_field": id_field,
                "batch_size": batch_size, "read": pickle.dumps(s)} for i, s in enumerate(plan_shards(input, start, batch_size))]
     gpu = 1 if (spec.device or "").startswith("cuda") else 0

@@ -42,6 +42,7 @@ class Progress:
     flagged: dict = field(default_factory=dict)
     batches: int = 0
     done: bool = False
+    flagged_out: str | None = None  # the --flagged file of the run (a resume must name the same)
 
 
 def progress_path(out: str) -> str:
@@ -83,11 +84,12 @@ def input_size(input: str) -> int:
     return os.path.getsize(input)
 
 
-def start_progress(input: str, out: str, batch_size: int, resume: bool, labels: list[str]) -> Progress:
-    """Where this run starts: the recorded progress with --resume (checked against the input),
-    else a fresh one."""
+def start_progress(input: str, out: str, batch_size: int, resume: bool, labels: list[str],
+                   flagged: str | None = None) -> Progress:
+    """Where this run starts: the recorded progress with --resume (checked against the input and
+    options), else a fresh one."""
     fresh = Progress(input=os.path.abspath(input) if input != "-" else "-", input_size=input_size(input),
-                     batch_size=batch_size, flagged={r: 0 for r in labels})
+                     batch_size=batch_size, flagged={r: 0 for r in labels}, flagged_out=flagged)
     if not resume:
         return fresh
     if input == "-" or out == "-":
@@ -101,6 +103,9 @@ def start_progress(input: str, out: str, batch_size: int, resume: bool, labels: 
     if old.batch_size != batch_size:
         raise ValueError(f"cannot resume with --batch-size {batch_size}: the interrupted run used "
                          f"{old.batch_size}, use it again")
+    if old.flagged_out != flagged:
+        raise ValueError(f"cannot resume with --flagged {flagged}: the interrupted run used "
+                         f"{old.flagged_out or 'none'}, use it again")
     return old
 
 

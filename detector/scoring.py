@@ -212,7 +212,7 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
     spec = ModelSpec(model, cascade, device)
     det = spec.load() if engine == "local" and workers <= 1 else None
     labels = list(det.labels) if det is not None else spec.labels()
-    state = start_progress(input, out, batch_size, resume, labels)
+    state = start_progress(input, out, batch_size, resume, labels, flagged)
     summary = ScoreSummary(out=out, flagged_out=flagged, resumed_from=state.items)
     if state.done:
         return _fill(summary, state, None, t0)

@@ -111,7 +111,7 @@ def test_resume_continues_parquet_and_csv_output(tiny_model, tmp_path, ext):
         assert out.read_bytes() == whole.read_bytes()
 
 
-def test_resume_refuses_a_changed_input_or_batch_size(tiny_model, tmp_path):
+def test_resume_refuses_a_changed_input_batch_size_or_flagged_file(tiny_model, tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_posts(src, 100)
     det = Detector.from_pretrained(tiny_model)
@@ -120,6 +120,9 @@ def test_resume_refuses_a_changed_input_or_batch_size(tiny_model, tmp_path):
         score_file(str(src), det, str(out), batch_size=10, progress=False, checkpoint_s=0)
     with pytest.raises(ValueError, match="batch-size"):
         score_file(str(src), str(tiny_model), str(out), batch_size=20, progress=False, resume=True)
+    with pytest.raises(ValueError, match="--flagged"):
+        score_file(str(src), str(tiny_model), str(out), flagged=str(tmp_path / "f.jsonl"), batch_size=10,
+                   progress=False, resume=True)
     write_posts(src, 101)
     with pytest.raises(ValueError, match="cannot resume"):
         score_file(str(src), str(tiny_model), str(out), batch_size=10, progress=False, resume=True)
