@@ -7,7 +7,7 @@ model is compared with the first on the same rows (paired bootstrap, McNemar).""
 from __future__ import annotations
 
 import json
-import tomllib
+from training.config import read_toml
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,13 +35,7 @@ class BenchSet:
 def load_config(path: str | Path) -> dict:
     """The benchmark config: models, bootstrap, report and a validated list of BenchSet."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"cannot read {path}: no such file")
-    with open(path, "rb") as f:
-        try:
-            raw = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"{path}: not valid TOML ({e})") from None
+    raw = read_toml(path)
     if not raw.get("sets"):
         raise ValueError(f"{path}: no [[sets]] configured")
     sets = []

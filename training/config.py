@@ -13,16 +13,21 @@ LIBRARIES = ("jingwang", "numpy", "scipy", "scikit-learn", "jieba", "torch", "tr
              "datasets", "safetensors", "tokenizers", "opencc-python-reimplemented")
 
 
-def load_recipe(path: str | Path, overrides: list[str] | None = None) -> dict:
+def read_toml(path: str | Path, missing: str = "no such file") -> dict:
+    """A TOML file as a dict; a missing file or bad TOML is one sentence naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no recipe at {path}")
+        raise FileNotFoundError(f"cannot read {path}: {missing}")
     with open(path, "rb") as f:
         try:
-            recipe = tomllib.load(f)
+            return tomllib.load(f)
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"{path}: not valid TOML ({e})") from None
-    recipe = apply_overrides(recipe, overrides or [])
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> dict:
+    path = Path(path)
+    recipe = apply_overrides(read_toml(path, "no recipe there"), overrides or [])
     recipe.setdefault("recipe", {})["path"] = str(path)
     return recipe
 
