@@ -10,7 +10,9 @@ from detector.detector import Detector, ModelNotFoundError
 from detector.features import Featurizer, FeaturizerConfig, feature_index
 from detector.flagging import priority
 from detector.segment import Segmenter
-from training.fast import risk_weights
+import scipy.sparse as sp
+
+from training.fast import fit_risk, nb_ratio, risk_weights
 
 
 def test_feature_index_matches_sklearn_hasher():
@@ -42,6 +44,26 @@ def test_cross_source_rows_become_weighted_negatives():
     assert weight[3:].sum() == pytest.approx(0.5 * weight[1:3].sum())
     target, weight, keep = risk_weights(y, 0.0)
     assert keep.tolist() == [True, True, True, False, False]
+
+
+def test_nb_ratio_favours_features_of_the_positive_class():
+    # feature 0 only in positives, feature 1 only in negatives, feature 2 everywhere
+    X = sp.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1], [0, 0, 1]], float))
+    y = np.array([1, 1, 0, 0, np.nan])  # the last row does not annotate the risk: ignored
+    r = nb_ratio(X, y)
+    assert r[0] > 0 > r[1] and abs(r[2]) < 1e-9
+
+
+def test_nb_scaled_model_scores_unscaled_features_like_a_model_fit_on_scaled_ones():
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(rng.random((60, 8)) * (rng.random((60, 8)) > 0.5))
+    y = (X[:, 0].toarray().ravel() > 0).astype(float)
+    clf = fit_risk(X, y, {"C": 4.0, "nb_scale": 0.5}, 0.0, 13)
+    d = np.abs(nb_ratio(X, y)) ** 0.5
+    ref = fit_risk((X @ sp.diags(d)).tocsr(), y, {"C": 4.0}, 0.0, 13)
+    np.testing.assert_allclose(clf.decision_function(X), ref.decision_function((X @ sp.diags(d)).tocsr()), atol=1e-9)
+    plain = fit_risk(X, y, {"C": 4.0}, 0.0, 13)
+    assert not np.allclose(plain.coef_, clf.coef_)
 
 
 def test_trained_tiny_model_separates_its_classes(tiny_model):

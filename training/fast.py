@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from detector.cleaning import clean
@@ -57,14 +58,33 @@ def risk_weights(y: np.ndarray, cross_weight: float) -> tuple[np.ndarray, np.nda
     return target[keep].astype(int), weight, keep
 
 
+def nb_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Naive-Bayes log-count ratio of every feature (Wang & Manning 2012) over the rows that
+    annotate the risk: log of (share of positive rows having it) / (share of negative rows)."""
+    own = ~np.isnan(y)
+    Xb, yo = (X[own] > 0).astype(np.float64), y[own]
+    p = alpha + np.asarray(Xb[yo == 1].sum(0)).ravel()
+    q = alpha + np.asarray(Xb[yo == 0].sum(0)).ravel()
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
 def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, risk: str = "",
              row_scale: np.ndarray | None = None) -> LogisticRegression:
+    """Weighted logistic regression of one risk. With `nb_scale` = b > 0 every feature column is
+    multiplied by |NB log-count ratio|^b before fitting (NB-LR); the scaling is folded into
+    `coef_` afterwards, so the returned model scores the unscaled features."""
     target, weight, keep = risk_weights(y, cross_weight)
     if row_scale is not None:
         weight = weight * row_scale
     clf = LogisticRegression(C=per_risk(clf_cfg.get("C"), risk, 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
                              solver=clf_cfg.get("solver", "liblinear"), random_state=seed)
-    return clf.fit(X[keep], target, sample_weight=weight[keep])
+    beta = per_risk(clf_cfg.get("nb_scale"), risk, 0.0)
+    if beta <= 0:
+        return clf.fit(X[keep], target, sample_weight=weight[keep])
+    d = np.abs(nb_ratio(X, y)) ** beta
+    clf.fit((X[keep] @ sp.diags(d)).tocsr(), target, sample_weight=weight[keep])
+    clf.coef_ = clf.coef_ * d[None, :]
+    return clf
 
 
 def source_metrics(y: np.ndarray, p: np.ndarray, src: np.ndarray, threshold: float) -> dict:
