@@ -14,7 +14,7 @@ below keeps that map exact (see ``_rewrite``):
    :func:`_watermark_cuts` for the rule.
 4. Evasion normalisation (``evasion=True``): single CJK chars split by separators
    joined, WeChat/QQ spelling variants -> ``微信`` / ``QQ``, Chinese-numeral runs -> digits,
-   pinyin abbreviations -> words.
+   pinyin abbreviations -> words, pinyin next to Chinese text -> characters (depinyin.py).
 5. Whitespace runs -> one space, ends stripped.
 """
 
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from detector import charmaps as cm
+from detector.depinyin import depinyin_edits
 
 __all__ = ["CleanText", "clean", "normalize_for_match", "URL_PLACEHOLDER", "AT_PLACEHOLDER"]
 
@@ -370,6 +371,11 @@ _PINYIN_RE = re.compile(
 )
 
 
+# lower-case letter runs that may be pinyin written for characters (detector/depinyin.py);
+# not inside ids, e-mail addresses, paths or domains
+_LATIN_RUN_RE = re.compile(r"(?<![a-z0-9@._/])[a-z]+(?![a-z0-9@._/])")
+
+
 def _cn_num_repl(m: re.Match) -> str | None:
     """Digits for a run of >= 5 numerals/digits containing >= 3 Chinese numerals."""
     s = m.group()
@@ -382,8 +388,12 @@ def _evasion(buf: Buf) -> Buf:
     """Step 4 (the per-char part already ran in step 1)."""
     buf = _rewrite(buf, _JOIN_RE, _join_repl)
     buf = _rewrite(buf, _CONTACT_RE, lambda m: cm.CONTACT_WORD_OUT[m.lastgroup])
-    buf = _rewrite(buf, _CN_NUM_RE, _cn_num_repl)
-    return _rewrite(buf, _PINYIN_RE, lambda m: cm.PINYIN_ABBR[m.group()])
+    buf = _rewrite(buf, _PINYIN_RE, lambda m: cm.PINYIN_ABBR[m.group()])
+    runs = [m.span() for m in _LATIN_RUN_RE.finditer(buf[0])]
+    edits = depinyin_edits(buf[0], runs) if runs else []
+    if edits:  # 加 wei xin -> 加 微 信 -> 加微信
+        buf = _rewrite(_splice(buf, edits), _JOIN_RE, _join_repl)
+    return _rewrite(buf, _CN_NUM_RE, _cn_num_repl)
 
 
 # step 5 and the pipeline ----------

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.utils import murmurhash3_32
 
+from detector.phonetic import phonetic_ngrams
 from detector.segment import Segmenter
 
 Span = tuple[int, int]
@@ -67,6 +68,10 @@ class FeaturizerConfig:
     # n-grams over the text without whitespace, emoji and separator symbols, so 你-就-是 and
     # 你🔥就是 give the n-grams of 你就是 (evasions the cleaner leaves alone to keep ordinary text)
     skeleton: bool = False
+    # phonetic view (detector/phonetic.py): n-grams of the toneless pinyin syllables of the text,
+    # so 傻逼 / sha逼 / 沙比 share features; 0 = off
+    pinyin_ngram_min: int = 1
+    pinyin_ngram_max: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +137,8 @@ class Featurizer:
         text = text[: c.max_chars]
         base, index = skeleton(text) if c.skeleton else (text, None)
         out = self._ngrams(base)
+        if c.pinyin_ngram_max > 0:
+            out.extend(phonetic_ngrams(base, c.pinyin_ngram_min, c.pinyin_ngram_max))
         if index is not None:  # spans in the skeleton -> spans in the cleaned text
             out = [(f, index[s], index[e - 1] + 1) for f, s, e in out]
             out.extend(dropped_symbols(text, index))

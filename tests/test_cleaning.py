@@ -183,6 +183,11 @@ def test_ordinary_lines_ending_alike_are_kept() -> None:
         ("🅰🅱 🇦 ⓐ", "ab a a"),
         ("jz rj 日结, sd卡", "兼职 日结 日结, sd卡"),
         ("招jz宝妈", "招兼职宝妈"),
+        # pinyin written for characters, decoded with the characters around it
+        ("jia微xin领红包", "加微信领红包"),
+        ("ni好", "你好"),
+        ("你这个sha逼", "你这个傻逼"),
+        ("添加企鹅jiubaqi六五四san二yi", "添加企鹅987654321"),
     ],
 )
 def test_evasion_examples(raw: str, expected: str) -> None:
@@ -202,6 +207,9 @@ def test_evasion_examples(raw: str, expected: str) -> None:
         "扣扣子",  # to button up
         "advx zfbx xsd",  # letters around pinyin / vx
         "微芯片",  # microchip
+        "hello world iphone",  # no Chinese next to it: never decoded
+        "我的id是kaogong_2026",  # ids, not pinyin
+        "用wifi上网",  # not pinyin
     ],
 )
 def test_no_false_evasions(raw: str) -> None:
@@ -219,6 +227,9 @@ def test_evasion_spans_map_back() -> None:
     assert source_of(ct, "34") == "③④"
     ct = clean("加v：abc")
     assert source_of(ct, "加微信") == "加v"
+    ct = clean("加 wei xin：abc")
+    assert ct.text == "加微信:abc"
+    assert source_of(ct, "微") == "wei" and source_of(ct, "信") == "xin"
     ct = clean("东北 東北人")
     assert source_of(ct, "东北人") == "東北人"
 
@@ -273,3 +284,11 @@ def test_pure_and_frozen() -> None:
     assert a == b
     with pytest.raises(AttributeError):
         a.text = "x"  # type: ignore[misc]
+
+
+def test_split_pinyin_needs_whole_syllables() -> None:
+    from detector.phonetic import split_pinyin
+
+    assert split_pinyin("shabi") == ("sha", "bi")
+    assert split_pinyin("zhuangxiu") == ("zhuang", "xiu")
+    assert split_pinyin("wifi") is None and split_pinyin("iphone") is None

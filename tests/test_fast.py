@@ -31,6 +31,14 @@ def test_feature_spans_point_at_their_text():
         assert text[s:e].replace(" ", "") == gram.replace(" ", "")
 
 
+def test_phonetic_view_gives_pinyin_and_characters_the_same_features():
+    feat = Featurizer(FeaturizerConfig(pinyin_ngram_max=2, skeleton=True), Segmenter())
+    sounds = lambda t: sorted(f for f in feat.features(t) if f.startswith("p:"))  # noqa: E731
+    assert sounds("你是傻逼") == sounds("你是sha逼") == sounds("你是 sha bi") == sounds("尼是沙比")
+    assert "p:sha bi" in sounds("你是傻逼")
+    assert not any(f.startswith("p:") for f in Featurizer(FeaturizerConfig(), Segmenter()).features("你是傻逼"))
+
+
 def test_tfidf_rows_are_unit_length():
     feat = Featurizer(FeaturizerConfig(n_features=2**14), Segmenter(None)).fit(["一二三", "三四五六", "七八"])
     X = feat.transform(["一二三四", "七八九"])
