@@ -74,7 +74,7 @@ def test_ensemble_evidence_comes_from_the_strongest_member(tiny_ensemble):
     ct = ens.clean(["兼职刷单日结，加微信"])[0]
     j = ens.labels.index("paid_posting")
     probs = ens.scorer.member_proba([ct])
-    best = int(np.argmax([w * p[0, j] for w, p in zip(ens.scorer.weights, probs)]))
+    best = int(np.argmax([w * p[0, j] for w, p in zip(ens.scorer.label_weights[j], probs)]))
     expected = ens.scorer.members[best].scorer.explain(ct, "paid_posting", 5)
     assert ens.scorer.explain(ct, "paid_posting", 5) == expected
 
@@ -84,6 +84,27 @@ def test_tuned_weights_come_from_the_grid(tiny_model, tiny_transformer, tiny_roo
                          log=lambda m: None, root=tiny_root)
     assert tuple(det.scorer.weights) in weight_grid(2, 0.25)
     assert Detector.from_pretrained(tmp_path / "tuned").scorer.weights == pytest.approx(det.scorer.weights)
+
+
+def test_per_risk_weights_are_tuned_saved_and_used(tiny_model, tiny_transformer, tiny_root, tmp_path):
+    recipe = ensemble_recipe([tiny_model, tiny_transformer], "tune")
+    recipe["ensemble"]["per_risk"] = True
+    det = build_ensemble(recipe, tmp_path / "per_risk", log=lambda m: None, root=tiny_root)
+    W = det.scorer.label_weights
+    assert W.shape == (len(det.labels), 2) and all(tuple(row) in weight_grid(2, 0.25) for row in W)
+    loaded = Detector.from_pretrained(tmp_path / "per_risk")
+    np.testing.assert_allclose(loaded.scorer.label_weights, W)
+    p_fast = Detector.from_pretrained(tiny_model).predict_proba(TEXTS)
+    p_tr = Detector.from_pretrained(tiny_transformer).predict_proba(TEXTS)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), W[None, :, 0] * p_fast + W[None, :, 1] * p_tr, atol=1e-6)
+
+
+def test_per_label_weights_apply_to_their_label_only():
+    from detector.scorers.ensemble import combine
+
+    a, b = np.array([[0.2, 0.4]]), np.array([[0.6, 0.8]])
+    np.testing.assert_allclose(combine([a, b], [[1.0, 0.0], [0.5, 0.5]]), [[0.2, 0.6]], atol=1e-6)
+    np.testing.assert_allclose(combine([a, b], [1.0, 3.0]), [[0.5, 0.7]], atol=1e-6)
 
 
 def test_cli_scores_with_the_ensemble(tiny_ensemble, tmp_path):

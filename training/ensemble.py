@@ -57,16 +57,25 @@ def thresholds_and_metrics(p: np.ndarray, y: np.ndarray, labels: list[str], rule
 
 
 def tune_weights(probs: list[np.ndarray], y: np.ndarray, labels: list[str], rule: str, step: float,
-                 log=print) -> list[float]:
-    """The grid point with the best dev macro-F1 averaged over risks (ties: the most even)."""
+                 log=print, per_risk: bool = False) -> tuple[list[float], dict[str, list[float]]]:
+    """The grid point with the best dev macro-F1 averaged over risks (ties: the most even), and
+    with `per_risk` also each risk's own best grid point ({} otherwise)."""
     best, best_w = -1.0, None
+    risk_best: dict[str, tuple[float, list[float]]] = {}
     for w in weight_grid(len(probs), step):
         _, metrics = thresholds_and_metrics(combine(probs, list(w)), y, labels, rule)
         score = float(np.mean([m["macro_f1"] for m in metrics.values()]))
         if score > best + 1e-9:
             best, best_w = score, list(w)
+        for risk, m in metrics.items():
+            if risk not in risk_best or m["macro_f1"] > risk_best[risk][0] + 1e-9:
+                risk_best[risk] = (m["macro_f1"], list(w))
     log(f"tuned weights {best_w}: dev macro-F1 (mean over risks) {best:.4f}")
-    return best_w
+    if not per_risk:
+        return best_w, {}
+    for risk, (score, w) in risk_best.items():
+        log(f"tuned weights for {risk} {w}: dev macro-F1 {score:.4f}")
+    return best_w, {risk: w for risk, (_, w) in risk_best.items()}
 
 
 def build_ensemble(recipe: dict, out: str | Path, log=print, root=None) -> Detector:
@@ -88,16 +97,17 @@ def build_ensemble(recipe: dict, out: str | Path, log=print, root=None) -> Detec
     if isinstance(given, str):
         if given != "tune":
             raise ValueError(f"ensemble.weights must be a list of numbers or \"tune\", not {given!r}")
-        scorer = EnsembleScorer(labels, members, tune_weights(probs["dev"], split["dev"][1], labels, rule,
-                                                              float(ens.get("grid_step", 0.1)), log), paths, evasion)
-    thresholds, dev_m = thresholds_and_metrics(combine(probs["dev"], scorer.weights), split["dev"][1], labels, rule)
+        weights, per_label = tune_weights(probs["dev"], split["dev"][1], labels, rule, float(ens.get("grid_step", 0.1)),
+                                          log, bool(ens.get("per_risk", False)))
+        scorer = EnsembleScorer(labels, members, weights, paths, evasion, per_label)
+    thresholds, dev_m = thresholds_and_metrics(combine(probs["dev"], scorer.label_weights), split["dev"][1], labels, rule)
     missing = [r for r in labels if r not in thresholds]
     if missing:
         raise ValueError(f"no dev rows annotate {', '.join(missing)}; check data.sources")
-    _, test_m = thresholds_and_metrics(combine(probs["test"], scorer.weights), split["test"][1], labels, rule, thresholds)
+    _, test_m = thresholds_and_metrics(combine(probs["test"], scorer.label_weights), split["test"][1], labels, rule, thresholds)
     metrics = {"dev": dev_m, "test": test_m}
     y_test, src_test = split["test"][1], split["test"][2]
-    metrics["test_by_source"] = by_source(y_test, combine(probs["test"], scorer.weights), src_test, thresholds, labels)
+    metrics["test_by_source"] = by_source(y_test, combine(probs["test"], scorer.label_weights), src_test, thresholds, labels)
     metrics["members_test_by_source"] = {
         path: by_source(y_test, pm, src_test, m.thresholds, labels) for path, pm, m in zip(paths, probs["test"], members)}
     for r in labels:

@@ -20,7 +20,7 @@ class EnsembleScorer:
     model_type = "ensemble"
 
     def __init__(self, labels: list[str], members: list, weights: list[float], folders: list[str | Path],
-                 evasion: bool = True):
+                 evasion: bool = True, label_weights: dict[str, list[float]] | None = None):
         if not members or len(members) != len(weights) or len(members) != len(folders):
             raise ValueError("an ensemble needs one weight and one folder per member, and at least one member")
         w = np.asarray(weights, np.float64)
@@ -36,6 +36,19 @@ class EnsembleScorer:
             if missing:
                 raise ValueError(f"ensemble member {p} has no output for {', '.join(missing)}")
         self._cols = [[m.labels.index(lab) for lab in self.labels] for m in self.members]
+        # per-label weights (rows: labels, columns: members), each row summing to 1; labels
+        # without their own weights use the global ones
+        label_weights = label_weights or {}
+        unknown = set(label_weights) - set(self.labels)
+        if unknown:
+            raise ValueError(f"ensemble label_weights for unknown labels {sorted(unknown)}")
+        rows = []
+        for lab in self.labels:
+            r = np.asarray(label_weights.get(lab, self.weights), np.float64)
+            if r.shape != w.shape or (r < 0).any() or r.sum() <= 0:
+                raise ValueError(f"ensemble weights of {lab!r} must be {len(w)} numbers >= 0 with a positive sum")
+            rows.append(r / r.sum())
+        self.label_weights = np.stack(rows)
 
     def _member_texts(self, member, texts: list[CleanText]) -> list[CleanText]:
         """The texts as this member cleans them (re-cleaned only if its cleaning differs)."""
@@ -49,19 +62,21 @@ class EnsembleScorer:
                 for m, cols in zip(self.members, self._cols)]
 
     def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
-        return combine(self.member_proba(texts), self.weights)
+        return combine(self.member_proba(texts), self.label_weights)
 
     def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
         j = self.labels.index(label)
         probs = self.member_proba([text])
-        best = int(np.argmax([w * p[0, j] for w, p in zip(self.weights, probs)]))
+        best = int(np.argmax([w * p[0, j] for w, p in zip(self.label_weights[j], probs)]))
         member = self.members[best]
         return member.scorer.explain(self._member_texts(member, [text])[0], label, k)
 
     def save(self, path: Path) -> dict:
         return {"members": [{"path": relative_member_path(f, path), "weight": round(float(w), 6)}
                             for f, w in zip(self.folders, self.weights)],
-                "evasion": self.evasion}
+                "evasion": self.evasion,
+                "label_weights": {lab: [round(float(x), 6) for x in row]
+                                  for lab, row in zip(self.labels, self.label_weights)}}
 
     @classmethod
     def load(cls, path: Path, config: dict, from_pretrained: Callable) -> "EnsembleScorer":
@@ -69,14 +84,18 @@ class EnsembleScorer:
         specs = config["members"]
         folders = [member_folder(path, s["path"]) for s in specs]
         members = [from_pretrained(f) for f in folders]
-        return cls(config["labels"], members, [s["weight"] for s in specs], folders, config.get("evasion", True))
+        return cls(config["labels"], members, [s["weight"] for s in specs], folders, config.get("evasion", True),
+                   config.get("label_weights"))
 
 
-def combine(probs: list[np.ndarray], weights: list[float]) -> np.ndarray:
-    """Weighted average of same-shaped probability arrays (weights normalised to sum 1)."""
+def combine(probs: list[np.ndarray], weights) -> np.ndarray:
+    """Weighted average of same-shaped (n, labels) probability arrays. `weights`: one per member
+    (normalised to sum 1), or a (labels, members) matrix with a row of weights per label."""
     w = np.asarray(weights, np.float64)
-    w = w / w.sum()
-    return sum(wi * p.astype(np.float64) for wi, p in zip(w, probs)).astype(np.float32)
+    if w.ndim == 1:
+        w = np.tile(w, (probs[0].shape[1] if probs else 1, 1))
+    w = w / w.sum(axis=1, keepdims=True)
+    return sum(w[None, :, i] * p.astype(np.float64) for i, p in enumerate(probs)).astype(np.float32)
 
 
 def member_folder(ensemble_dir: Path, member: str) -> Path:
