@@ -18,6 +18,10 @@ from pathlib import Path
 from detector.phonetic import _tables, split_pinyin
 
 _MAX_WORD = 6
+# Words rarer than this in jieba's dictionary are left out of the index. Measured (index memory /
+# share of pinyin-replaced COLD characters decoded exactly): all 144 MB / 88.6%; >= 5 64 MB /
+# 88.0%; >= 20 39 MB / 87.3%; >= 50 29 MB / 86.2%.
+_MIN_FREQ = 5.0
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +44,8 @@ def _index() -> tuple[dict[tuple[str, ...], list[tuple[str, float]]], float]:
                     continue
                 word = parts[0]
                 n = float(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10.0
+                if n < _MIN_FREQ and len(word) > 1:
+                    continue
                 freq[word] = max(freq.get(word, 0.0), n)
     total = math.log(sum(freq.values()))
     index: dict[tuple[str, ...], list[tuple[str, float]]] = {}
