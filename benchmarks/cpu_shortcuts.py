@@ -2,7 +2,7 @@
 
 Same short budget for every variant (3,000 train rows per source, 200 steps of batch 32,
 1,000 dev and 1,000 test rows per source); one shortcut is undone at a time against the
-baseline = configs/transformer-cpu.toml (6 layers, 64 tokens, frozen embeddings):
+baseline = configs/transformer-cpu.toml cut to 6 layers (64 tokens, frozen embeddings):
 
     python benchmarks/cpu_shortcuts.py --out results/cpu_shortcuts.json [--only base,layers12]
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(PROJECT))
 
 from training.train import train_from_recipe  # noqa: E402
 
-BUDGET = ["train.subset=3000", "train.max_steps=200", "train.dev_subset=1000", "train.test_subset=1000"]
+BUDGET = ["model.num_layers=6", "train.subset=3000", "train.max_steps=200", "train.dev_subset=1000", "train.test_subset=1000"]
 VARIANTS = {
     "base": [],                                        # 6 layers, 64 tokens, frozen embeddings
     "layers12": ["model.num_layers=12"],               # all 12 layers
