@@ -15,7 +15,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from detector.phonetic import _tables, split_pinyin
+from detector.phonetic import _tables, disk_cached, split_pinyin
 
 _MAX_WORD = 6
 # Words rarer than this in jieba's dictionary are left out of the index. Measured (index memory /
@@ -25,17 +25,25 @@ _MIN_FREQ = 5.0
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[dict[tuple[str, ...], list[tuple[str, float]]], float]:
-    """reading -> [(word, log frequency)] best first, and the log frequency of an unseen char."""
+def _index() -> tuple[dict[str, str], float]:
+    """reading ("sha bi") -> "word logfreq" entries joined by tabs, best first, and the log
+    frequency of an unseen character. Cached on disk (phonetic.disk_cached), keyed by the
+    dictionaries' sizes and dates."""
     import jieba
 
     from detector.segment import DEFAULT_USERDICT
 
-    reading, _ = _tables()
-    freq: dict[str, float] = {}
     paths = [Path(os.path.dirname(jieba.__file__)) / "dict.txt"]
     if Path(DEFAULT_USERDICT).is_file():
         paths.append(Path(DEFAULT_USERDICT))
+    key = "v1 " + " ".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths) + f" {_MIN_FREQ}"
+    index, unseen = disk_cached("depinyin", key, lambda: _build_index(paths))
+    return index, unseen
+
+
+def _build_index(paths: list[Path]) -> tuple[dict[str, str], float]:
+    reading, _ = _tables()
+    freq: dict[str, float] = {}
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for line in f:
@@ -48,28 +56,35 @@ def _index() -> tuple[dict[tuple[str, ...], list[tuple[str, float]]], float]:
                     continue
                 freq[word] = max(freq.get(word, 0.0), n)
     total = math.log(sum(freq.values()))
-    index: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+    entries: dict[str, list[tuple[float, str]]] = {}
     for word, n in freq.items():
-        key = tuple(reading.get(c, "") for c in word)
+        key = [reading.get(c, "") for c in word]
         if "" not in key:
-            index.setdefault(key, []).append((word, math.log(n) - total))
-    for lst in index.values():
-        lst.sort(key=lambda x: -x[1])
+            entries.setdefault(" ".join(key), []).append((math.log(n) - total, word))
+    index = {k: "\t".join(f"{w} {lf:.4f}" for lf, w in sorted(v, reverse=True)) for k, v in entries.items()}
     return index, math.log(0.5) - total
+
+
+@lru_cache(maxsize=65536)
+def _candidates(key: str) -> tuple[tuple[str, float], ...]:
+    entry = _index()[0].get(key)
+    if not entry:
+        return ()
+    return tuple((w, float(lf)) for w, lf in (e.split(" ") for e in entry.split("\t")))
 
 
 def decode(syllables: list[str], fixed: list[str | None]) -> str:
     """The likeliest characters for `syllables`; `fixed[i]` is the known character at i (or None)."""
-    index, unseen = _index()
+    unseen = _index()[1]
     n = len(syllables)
     best: list[tuple[float, int, str]] = [(0.0, -1, "")] + [(-math.inf, -1, "")] * n
     for end in range(1, n + 1):
         for start in range(max(0, end - _MAX_WORD), end):
             if best[start][0] == -math.inf:
                 continue
-            key, want = tuple(syllables[start:end]), fixed[start:end]
+            key, want = syllables[start:end], fixed[start:end]
             word, score = None, -math.inf
-            for cand, lf in index.get(key, ()):
+            for cand, lf in _candidates(" ".join(key)):
                 if all(w is None or w == c for w, c in zip(want, cand)):
                     word, score = cand, lf
                     break

@@ -18,14 +18,45 @@ _LATIN = re.compile(r"[a-zA-Z]+")
 _MAX_SYLLABLE = 6  # "zhuang", "shuang"
 
 
+def disk_cached(name: str, key: str, build):
+    """`build()` (plain dicts/strings/numbers), kept in the temp directory with `marshal` as jieba
+    keeps its dictionary, so later processes load it in a fraction of the time; rebuilt when the
+    file is missing, unreadable or made from other inputs (`key`)."""
+    import hashlib
+    import marshal
+    import os
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"jingwang-{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal")
+    try:
+        with open(path, "rb") as f:
+            return marshal.load(f)
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    value = build()
+    try:
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            marshal.dump(value, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return value
+
+
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, str], frozenset[str]]:
-    """(CJK character -> toneless pinyin, the set of all syllables), built once per process."""
-    from pypinyin import Style, lazy_pinyin
-    from pypinyin.pinyin_dict import pinyin_dict
+    """(CJK character -> toneless pinyin, the set of all syllables), built once per machine."""
+    from importlib.metadata import version
 
-    chars = [chr(cp) for cp in pinyin_dict if 0x4E00 <= cp <= 0x9FFF]
-    reading = dict(zip(chars, (lazy_pinyin(c, style=Style.NORMAL)[0] for c in chars)))
+    def build() -> dict[str, str]:
+        from pypinyin import Style, lazy_pinyin
+        from pypinyin.pinyin_dict import pinyin_dict
+
+        chars = [chr(cp) for cp in pinyin_dict if 0x4E00 <= cp <= 0x9FFF]
+        return dict(zip(chars, (lazy_pinyin(c, style=Style.NORMAL)[0] for c in chars)))
+
+    reading = disk_cached("pinyin", f"v1 pypinyin {version('pypinyin')}", build)
     syllables = frozenset(s for s in reading.values() if s.isascii() and s.isalpha())
     return reading, syllables
 

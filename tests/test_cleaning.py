@@ -292,3 +292,24 @@ def test_split_pinyin_needs_whole_syllables() -> None:
     assert split_pinyin("shabi") == ("sha", "bi")
     assert split_pinyin("zhuangxiu") == ("zhuang", "xiu")
     assert split_pinyin("wifi") is None and split_pinyin("iphone") is None
+
+
+def test_disk_cache_loads_what_it_built_and_rebuilds_a_broken_file(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from detector.phonetic import disk_cached
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"sha": "沙", "n": [1, 2]}
+
+    assert disk_cached("t", "k1", build) == {"sha": "沙", "n": [1, 2]} and len(calls) == 1
+    assert disk_cached("t", "k1", build) == {"sha": "沙", "n": [1, 2]} and len(calls) == 1  # from disk
+    (path,) = tmp_path.glob("jingwang-t-*.marshal")
+    path.write_bytes(b"\x00garbage")
+    assert disk_cached("t", "k1", build) == {"sha": "沙", "n": [1, 2]} and len(calls) == 2
+    disk_cached("t", "k2", build)  # other inputs: another file
+    assert len(calls) == 3 and len(list(tmp_path.glob("jingwang-t-*.marshal"))) == 2
