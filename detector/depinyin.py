@@ -2,7 +2,8 @@
 
 A tiny input method: an ASCII run that splits into pinyin syllables (detector/phonetic.py)
 and stands next to Chinese text becomes the characters a dictionary makes most likely
-there. The dictionary is jieba's (word frequencies) plus the project's user dictionary; the
+there. The dictionary is jieba's (word frequencies) plus the project's user dictionary and
+resources/depinyin_words.txt; the
 characters around the run stay fixed and take part in the words, so 加wei信 decodes to 加微信
 and 你这个sha逼 to 你这个傻逼 when 傻逼 is a dictionary word. Decoding is a best path over
 dictionary words (sum of log frequencies, as jieba segments), with single characters as the
@@ -22,6 +23,7 @@ _MAX_WORD = 6
 # share of pinyin-replaced COLD characters decoded exactly): all 144 MB / 88.6%; >= 5 64 MB /
 # 88.0%; >= 20 39 MB / 87.3%; >= 50 29 MB / 86.2%.
 _MIN_FREQ = 5.0
+_EXTRA_WORDS = Path(__file__).resolve().parent / "resources" / "depinyin_words.txt"
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +35,7 @@ def _index() -> tuple[dict[str, str], float]:
 
     from detector.segment import DEFAULT_USERDICT
 
-    paths = [Path(os.path.dirname(jieba.__file__)) / "dict.txt"]
+    paths = [Path(os.path.dirname(jieba.__file__)) / "dict.txt", _EXTRA_WORDS]
     if Path(DEFAULT_USERDICT).is_file():
         paths.append(Path(DEFAULT_USERDICT))
     key = "v1 " + " ".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths) + f" {_MIN_FREQ}"
@@ -48,7 +50,7 @@ def _build_index(paths: list[Path]) -> tuple[dict[str, str], float]:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 parts = line.split()
-                if not parts or len(parts[0]) > _MAX_WORD:
+                if not parts or parts[0].startswith("#") or len(parts[0]) > _MAX_WORD:
                     continue
                 word = parts[0]
                 n = float(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10.0
