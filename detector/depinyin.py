@@ -3,11 +3,10 @@
 A tiny input method: an ASCII run that splits into pinyin syllables (detector/phonetic.py)
 and stands next to Chinese text becomes the characters a dictionary makes most likely
 there. The dictionary is jieba's (word frequencies) plus the project's user dictionary and
-resources/depinyin_words.txt; the
-characters around the run stay fixed and take part in the words, so 加wei信 decodes to 加微信
-and 你这个sha逼 to 你这个傻逼 when 傻逼 is a dictionary word. Decoding is a best path over
-dictionary words (sum of log frequencies, as jieba segments), with single characters as the
-fallback; every character is read by its first pinyin reading.
+resources/depinyin_words.txt; the characters around the run stay fixed and take part in the
+words, so 加wei信 decodes to 加微信 and 你这个sha逼 to 你这个傻逼 when 傻逼 is a dictionary word.
+Decoding is a best path over dictionary words (sum of log frequencies, as jieba segments), with
+single characters as the fallback; every character is read by its first pinyin reading.
 """
 from __future__ import annotations
 
@@ -109,19 +108,19 @@ def _any_char(syllable: str) -> str:
 
 _NUMERALS = {"ling": "零", "yi": "一", "yao": "幺", "er": "二", "san": "三", "si": "四", "wu": "五",
              "liu": "六", "qi": "七", "ba": "八", "jiu": "九"}
+_NUMERAL_CHARS = frozenset(_NUMERALS.values()) | frozenset("〇十")
 
 
 def _numerals(sylls: list[str], fixed: list[str | None], chars: str) -> str:
     """Spelled-out digits (企鹅九八qi六...): a pinyin syllable that reads as a numeral and stands
     next to a numeral becomes that numeral, as the numbers of contact details are written."""
     out = list(chars)
-    numeral = set(_NUMERALS.values()) | set("〇十")
     changed = True
     while changed:
         changed = False
         for i, syl in enumerate(sylls):
             if fixed[i] is None and syl in _NUMERALS and out[i] != _NUMERALS[syl] and (
-                    (i > 0 and out[i - 1] in numeral) or (i + 1 < len(out) and out[i + 1] in numeral)):
+                    (i > 0 and out[i - 1] in _NUMERAL_CHARS) or (i + 1 < len(out) and out[i + 1] in _NUMERAL_CHARS)):
                 out[i], changed = _NUMERALS[syl], True
     return "".join(out)
 
@@ -135,8 +134,10 @@ def depinyin_edits(text: str, runs: list[tuple[int, int]]) -> list[tuple[int, in
     syllable, positions relative to the run. A phrase (Chinese characters and pinyin runs,
     with only spaces and separators between them) is decoded as a whole, its characters
     fixed; runs in a phrase without Chinese characters are left alone."""
+    parts = {a: (b, ps) for a, b in runs if (ps := split_pinyin(text[a:b].lower()))}
+    if not parts:  # no run is pinyin: nothing to decode (most texts with Latin letters)
+        return []
     reading, _ = _tables()
-    parts = {a: (b, split_pinyin(text[a:b].lower())) for a, b in runs}
     edits: list = []
     sylls: list[str] = []
     fixed: list[str | None] = []
@@ -158,7 +159,7 @@ def depinyin_edits(text: str, runs: list[tuple[int, int]]) -> list[tuple[int, in
         ch = text[i]
         if ch in reading:
             sylls.append(reading[ch]), fixed.append(ch)
-        elif i in parts and parts[i][1]:
+        elif i in parts:
             b, ps = parts[i]
             free.append((i, b, ps, len(sylls)))
             sylls.extend(ps), fixed.extend([None] * len(ps))
