@@ -53,14 +53,9 @@ def logits_and_gates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | N
     """Raw logits (n, labels) and domain-gate factors of a fast model; None for other scorers.
     The model's probability is calibrator(logit) * gate."""
     scorer = det.scorer
-    if not hasattr(scorer, "featurizer") or not hasattr(scorer, "gates_"):
+    if not hasattr(scorer, "logits_and_gates"):
         return None
-    X = scorer.featurizer.transform(t.text for t in det.clean(texts))
-    z = np.asarray(X @ scorer.coef_.T) + scorer.intercept_[None, :]
-    g = np.ones_like(z, dtype=np.float64)
-    for label, (gc, b, sat) in scorer.gates_.items():
-        g[:, det.labels.index(label)] = np.minimum(1.0, sigmoid(np.asarray(X @ gc).ravel() + b) / sat)
-    return z, g
+    return scorer.logits_and_gates(scorer.featurizer.transform(t.text for t in det.clean(texts)))
 
 
 def uncalibrated_proba(det, texts: list[str], risk: str) -> np.ndarray | None:
@@ -97,8 +92,9 @@ def calibration_study(model, sources: list[str], root=None, bins: int = 15) -> d
         if "dev" not in cat:
             continue  # no source given labels this risk
         z_dev, _, y_dev = cat["dev"]
-        out[risk] = {m: {k: round(ece(y, fit_calibrator(z_dev, y_dev, m)(z) * g, bins), 4)
-                         for k, (z, g, y) in cat.items()} for m in METHODS}
+        cals = {m: fit_calibrator(z_dev, y_dev, m) for m in METHODS}  # once per method, not per source
+        out[risk] = {m: {k: round(ece(y, cal(z) * g, bins), 4) for k, (z, g, y) in cat.items()}
+                     for m, cal in cals.items()}
     return out
 
 

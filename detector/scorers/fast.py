@@ -43,12 +43,21 @@ class FastScorer:
     def _logits(self, X) -> np.ndarray:
         return np.asarray(X @ self.coef_.T) + self.intercept_[None, :]
 
-    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
-        X = self.featurizer.transform(t.text for t in texts)
+    def logits_and_gates(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Raw logits (n, labels) of feature rows `X` and each label's domain-gate factor (1 for
+        labels without a gate): the probability is calibrator(logit) * gate."""
         z = self._logits(X)
+        g = np.ones_like(z, dtype=np.float64)
+        for label, (gc, b, sat) in self.gates_.items():
+            g[:, self.labels.index(label)] = np.minimum(1.0, sigmoid(np.asarray(X @ gc).ravel() + b) / sat)
+        return z, g
+
+    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
+        z, g = self.logits_and_gates(self.featurizer.transform(t.text for t in texts))
         p = np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1)
-        for label, (g, b, sat) in self.gates_.items():
-            p[:, self.labels.index(label)] *= np.minimum(1.0, sigmoid(np.asarray(X @ g).ravel() + b) / sat)
+        for label in self.gates_:
+            j = self.labels.index(label)
+            p[:, j] *= g[:, j]
         return p
 
     def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
