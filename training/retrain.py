@@ -17,11 +17,11 @@ The challenger always becomes a new numbered version (with `retrain_report.json`
 decides whether `current` moves to it."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import sqlite3
 import time
-import tomllib
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +32,9 @@ from detector.cleaning import clean
 from detector.detector import Detector
 from detector.registry import Registry
 from detector.risks import RISKS
-from training.config import load_recipe
+from training.config import load_recipe, read_toml
 from training.data import PROJECT, load_source, load_specs, read_jsonl
+from training.fast import train_fast
 from training.metrics import binary_metrics
 
 DEFAULT_CONFIG = PROJECT / "configs" / "retrain.toml"
@@ -67,14 +68,10 @@ class RetrainResult:
 # -- configuration and inputs -------------------------------------------------------------------
 
 def load_retrain_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
-    cfg = json.loads(json.dumps(DEFAULTS))
+    cfg = copy.deepcopy(DEFAULTS)
     path = Path(path) if path else DEFAULT_CONFIG
     if path.is_file():
-        with open(path, "rb") as f:
-            try:
-                raw = tomllib.load(f)
-            except tomllib.TOMLDecodeError as e:
-                raise ValueError(f"{path}: not valid TOML ({e})") from None
+        raw = read_toml(path)
         for section, body in raw.items():
             if isinstance(body, dict) and isinstance(cfg.get(section), dict):
                 for k, v in body.items():
@@ -186,14 +183,6 @@ def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=N
     return splits, list(train_r.values()), list(held_r.values()), counts
 
 
-def train_fast_on_splits(recipe: dict, splits: dict, out: Path, root=None, log=print,
-                         extra_config: dict | None = None) -> Detector:
-    """`training.fast.train_fast` on splits given instead of loaded from the recipe's sources."""
-    from training.fast import train_fast
-
-    return train_fast(recipe, out, root=root, log=log, splits=splits, extra_config=extra_config)
-
-
 # -- evaluation ---------------------------------------------------------------------------------
 
 @dataclass
@@ -284,7 +273,7 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
             log=print) -> RetrainResult:
     t0 = time.time()
     root = Path(root) if root is not None else None
-    recipe = json.loads(json.dumps(base_config)) if isinstance(base_config, dict) else load_recipe(base_config, overrides)
+    recipe = copy.deepcopy(base_config) if isinstance(base_config, dict) else load_recipe(base_config, overrides)
     if recipe.get("model", {}).get("type") != "fast":
         raise ValueError(f"retrain builds fast models: the base recipe's model.type is {recipe.get('model', {}).get('type')!r}")
     cfg = load_retrain_config(config)
@@ -308,7 +297,7 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
                               "repeat": int(cfg["reviewed"].get("repeat", 1)), "sha256": _reviewed_sha(train_r),
                               "heldout_share": cfg["reviewed"]["heldout_share"], "salt": cfg["reviewed"]["salt"]}}
         try:
-            challenger = train_fast_on_splits(recipe, splits, stage, root, log, extra)
+            challenger = train_fast(recipe, stage, root=root, log=log, splits=splits, extra_config=extra)
             sets = eval_sets(recipe, labels, held_r, root)
             log(f"evaluating on {len(sets)} sets ({sum(len(s.y) for s in sets)} items)")
             ch_metrics = evaluate_on(challenger, sets)
