@@ -59,7 +59,6 @@ class Cascade:
         self.detectors = [first, second]
         self.thresholds_by_model = {first.model_id: first.thresholds, second.model_id: second.thresholds}
         self.routed = 0
-        self.seen = 0
 
     @property
     def model_id(self) -> str:
@@ -96,6 +95,5 @@ class Cascade:
         if len(idx):
             for i, res in zip(idx, self.second.score([texts[i] for i in idx], evidence, k)):
                 out[i] = res
-        self.seen += len(texts)
         self.routed += len(idx)
         return out

@@ -22,7 +22,7 @@ import numpy as np
 
 from detector.cascade import CASCADE, Cascade, in_band
 from detector.detector import Detector
-from training.onnx_export import labeled_split
+from training.ensemble import raw_split
 
 FRACTIONS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
 TRAFFIC_ROWS = 20_000
@@ -112,7 +112,7 @@ def read_texts(path: Path, n: int = TRAFFIC_ROWS) -> list[str]:
 def dev_probabilities(first: Detector, second: Detector, split: str, root=None, subset: int = 0):
     recipe = second.config.get("recipe") or first.config.get("recipe") or {}
     sources = recipe.get("data", {}).get("sources") or ["cold", "weibo21", "sms_spam"]
-    texts, y = labeled_split(sources, split, first.labels, root, subset)
+    texts, y, _ = raw_split(sources, split, first.labels, root, subset)
     cols = [second.labels.index(r) for r in first.labels]
     return texts, y, first.predict_proba(texts), second.predict_proba(texts)[:, cols], sources
 

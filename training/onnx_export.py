@@ -124,22 +124,6 @@ def compare_outputs(a: Detector, b: Detector, texts: list[str]) -> dict:
             "flag_agreement": float((flags_a == flags_b).mean()) if len(texts) else 1.0}
 
 
-def labeled_split(sources: list[str], split: str, labels: list[str], root=None, subset: int = 0,
-                  seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """Raw texts and a label matrix (NaN = not annotated) of one split of some sources."""
-    from training.data import load_source, load_specs
-
-    specs, texts, ys = load_specs(), [], []
-    rng = np.random.default_rng(seed)
-    for name in sources:
-        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels))
-        if subset and len(ds) > subset:
-            ds = ds.select(np.sort(rng.choice(len(ds), int(subset), replace=False)))
-        texts.extend(ds["text"])
-        ys.append(np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float).T.reshape(len(ds), -1))
-    return texts, (np.concatenate(ys) if ys else np.zeros((0, len(labels))))
-
-
 def macro_f1_by_risk(proba: np.ndarray, y: np.ndarray, thresholds: dict, labels: list[str]) -> dict:
     from sklearn.metrics import f1_score
 
@@ -157,7 +141,9 @@ def compare_accuracy(model_a: str | Path, model_b: str | Path, split: str = "dev
     split of the sources the first was trained on, with texts/s of each."""
     a, b = Detector.from_pretrained(model_a), Detector.from_pretrained(model_b)
     sources = a.config.get("recipe", {}).get("data", {}).get("sources") or ["cold", "weibo21", "sms_spam"]
-    texts, y = labeled_split(sources, split, a.labels, root, subset)
+    from training.ensemble import raw_split
+
+    texts, y, _ = raw_split(sources, split, a.labels, root, subset)
     res = {"split": split, "n": len(texts), "sources": sources}
     for name, det in (("a", a), ("b", b)):
         t0 = time.time()
