@@ -77,15 +77,21 @@ def parse_jsonl_line(raw: bytes, lineno: int, text_field: str, id_field: str) ->
     return check_record(rec, lineno, text_field, id_field)
 
 
-def iter_jsonl(stream, text_field: str, id_field: str, offset: int = 0, line: int = 0) -> Iterator[Post | BadRecord]:
-    """Records of a binary stream positioned at byte `offset`, whose previous line is number `line`."""
+def jsonl_lines(stream, offset: int = 0, line: int = 0) -> Iterator[tuple[int, bytes, int]]:
+    """(line number, raw bytes, byte offset after the line) of each non-blank line of a binary
+    stream positioned at byte `offset`, whose previous line is number `line`."""
     pos = offset
     for lineno, raw in enumerate(stream, line + 1):
         pos += len(raw)
-        if not raw.strip():
-            continue
+        if raw.strip():
+            yield lineno, raw, pos
+
+
+def iter_jsonl(stream, text_field: str, id_field: str, offset: int = 0, line: int = 0) -> Iterator[Post | BadRecord]:
+    """Records of a binary stream positioned at byte `offset`, whose previous line is number `line`."""
+    for lineno, raw, end in jsonl_lines(stream, offset, line):
         item = parse_jsonl_line(raw, lineno, text_field, id_field)
-        item.end = pos
+        item.end = end
         yield item
 
 

@@ -21,7 +21,7 @@ from typing import Iterator
 
 import numpy as np
 
-from detector.io import format_of, iter_posts
+from detector.io import format_of, iter_posts, jsonl_lines
 
 BATCHES_PER_SHARD = 8
 
@@ -30,15 +30,12 @@ def jsonl_shards(path: str, offset: int, line: int, size: int) -> list[dict]:
     """Shards of `size` records of a JSONL file from byte `offset` (after line `line`):
     [{"offset", "line", "limit"}], boundaries where the local reader's batches would cut."""
     shards, count = [{"offset": offset, "line": line, "limit": size}], 0
-    pos = offset
     with open(path, "rb") as f:
         f.seek(offset)
-        for lineno, raw in enumerate(f, line + 1):
-            pos += len(raw)
-            if raw.strip():
-                count += 1
-                if count % size == 0:
-                    shards.append({"offset": pos, "line": lineno, "limit": size})
+        for lineno, _, end in jsonl_lines(f, offset, line):
+            count += 1
+            if count % size == 0:
+                shards.append({"offset": end, "line": lineno, "limit": size})
     return shards if count % size else shards[:-1] or shards
 
 
