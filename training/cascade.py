@@ -55,7 +55,7 @@ def cascade_f1(j: int, y: np.ndarray, p1: np.ndarray, p2: np.ndarray, t1: float,
 
 
 def share(p: np.ndarray, j: int, band) -> float:
-    return 0.0 if band is None or not len(p) else float(((p[:, j] >= band[0]) & (p[:, j] < band[1])).mean())
+    return float(_route(p, j, band).mean()) if len(p) else 0.0
 
 
 def choose_band(p1: np.ndarray, p2: np.ndarray, y: np.ndarray, t1: dict, t2: dict, labels: list[str],
