@@ -6,17 +6,20 @@ from sklearn.metrics import (accuracy_score, average_precision_score, f1_score,
                              precision_recall_fscore_support, roc_auc_score)
 
 
+def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 15) -> list[tuple[int, float, float]]:
+    """(rows, mean predicted probability, share of positives) of each non-empty equal-width bin."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    return [(int(m.sum()), p[m].mean(), y[m].mean()) for m in (idx == b for b in range(bins)) if m.any()]
+
+
 def ece(y: np.ndarray, p: np.ndarray, bins: int = 15) -> float:
     """Expected calibration error of P(y=1): equal-width bins, weighted by bin size."""
-    y, p = np.asarray(y, float), np.asarray(p, float)
     if len(y) == 0:
         return float("nan")
-    idx = np.minimum((p * bins).astype(int), bins - 1)
     total = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            total += m.sum() * abs(p[m].mean() - y[m].mean())
+    for n, mean_p, share in reliability_bins(y, p, bins):
+        total += n * abs(mean_p - share)
     return float(total / len(y))
 
 

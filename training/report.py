@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.metrics import ece, reliability_bins
+
 CI_ROWS = [("accuracy", "accuracy"), ("precision", "precision"), ("recall", "recall"), ("f1", "F1 (risky class)"),
            ("macro_f1", "macro-F1"), ("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC (average precision)")]
 CSS = """body{font-family:"Noto Sans CJK SC","WenQuanYi Zen Hei","PingFang SC",sans-serif;margin:24px;color:#222;max-width:1150px}
@@ -68,7 +70,7 @@ def figure_png(y: np.ndarray, p: np.ndarray, threshold: float, p_uncal: np.ndarr
     for probs, label, color in ((p_uncal, "uncalibrated", "#999"), (p, "calibrated", "#236")):
         if probs is not None:
             xs, ys = _reliability(y, probs)
-            ax[2].plot(xs, ys, "o-", color=color, label=f"{label} (ECE {_ece(y, probs):.3f})")
+            ax[2].plot(xs, ys, "o-", color=color, label=f"{label} (ECE {ece(y, probs):.3f})")
     ax[2].plot([0, 1], [0, 1], ":", color="#999")
     _axes(ax[2], "Reliability (15 equal-width bins)", "mean predicted probability", "share risky")
     fig.tight_layout()
@@ -86,14 +88,8 @@ def _axes(ax, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def _reliability(y: np.ndarray, p: np.ndarray, bins: int = 15) -> tuple[list[float], list[float]]:
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    pts = [(p[idx == b].mean(), y[idx == b].mean()) for b in range(bins) if (idx == b).any()]
-    return [a for a, _ in pts], [b for _, b in pts]
-
-
-def _ece(y: np.ndarray, p: np.ndarray) -> float:
-    from training.metrics import ece
-    return ece(y, p)
+    pts = reliability_bins(y, p, bins)
+    return [a for _, a, _ in pts], [b for _, _, b in pts]
 
 
 def highlight(text: str, evidence: list[dict], limit: int = 300) -> str:
