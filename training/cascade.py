@@ -23,6 +23,7 @@ import numpy as np
 from detector.cascade import CASCADE, Cascade, in_band
 from detector.detector import Detector
 from training.ensemble import raw_split
+from training.metrics import f1_from_counts
 
 FRACTIONS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
 TRAFFIC_ROWS = 20_000
@@ -32,9 +33,7 @@ def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
     y, pred = y.astype(bool), pred.astype(bool)
     tp, fp, fn = (y & pred).sum(), (~y & pred).sum(), (y & ~pred).sum()
     tn = len(y) - tp - fp - fn
-    f_pos = 2 * tp / max(2 * tp + fp + fn, 1)
-    f_neg = 2 * tn / max(2 * tn + fn + fp, 1)
-    return float((f_pos + f_neg) / 2)
+    return float((f1_from_counts(tp, fp, fn) + f1_from_counts(tn, fn, fp)) / 2)
 
 
 def band_candidates(p: np.ndarray, t: float) -> list[tuple[float, float] | None]:

@@ -96,6 +96,11 @@ def _auc_ap(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     return auc, ap
 
 
+def f1_from_counts(tp, fp, fn) -> float:
+    """F1 of one class from its true positives, false positives and false negatives (0 if tp = 0)."""
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
 def fast_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     """The CI_KEYS of `binary_metrics`, computed with numpy alone (for bootstrap resamples)."""
     y = np.asarray(y).astype(int)
@@ -105,8 +110,7 @@ def fast_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     fp = float(np.sum(pred & (y == 0)))
     fn = float(np.sum(~pred & (y == 1)))
     tn = float(len(y) - tp - fp - fn)
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    f1_neg = 2 * tn / (2 * tn + fn + fp) if tn else 0.0
+    f1, f1_neg = f1_from_counts(tp, fp, fn), f1_from_counts(tn, fn, fp)
     auc, ap = _auc_ap(y, p)
     return {"accuracy": (tp + tn) / max(len(y), 1), "precision": tp / (tp + fp) if tp + fp else 0.0,
             "recall": tp / (tp + fn) if tp + fn else 0.0, "f1": f1, "macro_f1": (f1 + f1_neg) / 2,

@@ -124,24 +124,12 @@ def compare_outputs(a: Detector, b: Detector, texts: list[str]) -> dict:
             "flag_agreement": float((flags_a == flags_b).mean()) if len(texts) else 1.0}
 
 
-def macro_f1_by_risk(proba: np.ndarray, y: np.ndarray, thresholds: dict, labels: list[str]) -> dict:
-    from sklearn.metrics import f1_score
-
-    out = {}
-    for j, r in enumerate(labels):
-        m = ~np.isnan(y[:, j])
-        if m.any():
-            out[r] = float(f1_score(y[m, j].astype(int), (proba[m, j] >= thresholds[r]).astype(int),
-                                    average="macro", zero_division=0))
-    return out
-
-
 def compare_accuracy(model_a: str | Path, model_b: str | Path, split: str = "dev", root=None, subset: int = 0) -> dict:
     """Macro-F1 per risk of two model folders (e.g. transformer and its ONNX export) on one
     split of the sources the first was trained on, with texts/s of each."""
     a, b = Detector.from_pretrained(model_a), Detector.from_pretrained(model_b)
     sources = a.config.get("recipe", {}).get("data", {}).get("sources") or ["cold", "weibo21", "sms_spam"]
-    from training.ensemble import raw_split
+    from training.ensemble import raw_split, thresholds_and_metrics
 
     texts, y, _ = raw_split(sources, split, a.labels, root, subset)
     res = {"split": split, "n": len(texts), "sources": sources}
@@ -149,7 +137,8 @@ def compare_accuracy(model_a: str | Path, model_b: str | Path, split: str = "dev
         t0 = time.time()
         p = det.predict_proba(texts)
         res[name] = {"model": str(model_a if name == "a" else model_b),
-                     "macro_f1": macro_f1_by_risk(p, y, det.thresholds, det.labels),
+                     "macro_f1": {r: m["macro_f1"] for r, m in
+                                  thresholds_and_metrics(p, y, det.labels, "f1", det.thresholds)[1].items()},
                      "texts_per_s": round(len(texts) / max(time.time() - t0, 1e-9), 1)}
         res[name]["mean_macro_f1"] = float(np.mean(list(res[name]["macro_f1"].values())))
     res["delta_points"] = {r: round(100 * (res["b"]["macro_f1"][r] - res["a"]["macro_f1"][r]), 2)
