@@ -71,8 +71,9 @@ class Registry:
         if not m:
             raise ValueError(f"{spec!r} is not a version (use a number or vNNNN)")
         name = version_name(int(m.group(1)))
-        if name not in self.versions():
-            raise ValueError(f"{self.root} has no version {name}; versions: {', '.join(self.versions()) or 'none'}")
+        versions = self.versions()
+        if name not in versions:
+            raise ValueError(f"{self.root} has no version {name}; versions: {', '.join(versions) or 'none'}")
         return name
 
     def history(self) -> list[dict]:
@@ -159,14 +160,14 @@ class Registry:
             if to is not None:
                 target = self.resolve(to)
             else:
-                target = None
+                target, versions = None, self.versions()  # the folder cannot change under the lock
                 for e in reversed(self.history()):
                     if (e.get("event") == "promote" and e.get("to") == cur and e.get("from")
-                            and e["from"] != cur and e["from"] in self.versions()):
+                            and e["from"] != cur and e["from"] in versions):
                         target = e["from"]
                         break
                 if target is None:
-                    older = [v for v in self.versions() if cur is None or v < cur]
+                    older = [v for v in versions if cur is None or v < cur]
                     if not older:
                         raise ValueError(f"{self.root}: nothing to roll back to (current is {cur or 'unset'})")
                     target = older[-1]

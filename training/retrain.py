@@ -281,8 +281,8 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
     reg = Registry(out)
     with reg.lock(".retrain.lock", wait=False):
         if from_model is not None:
-            if reg.versions():
-                raise ValueError(f"{reg.root} already has versions ({', '.join(reg.versions())}): --from only starts "
+            if versions := reg.versions():
+                raise ValueError(f"{reg.root} already has versions ({', '.join(versions)}): --from only starts "
                                  f"a new registry")
             first = reg.add_copy(from_model)
             reg.promote(first, reason=f"first version, copied from {from_model}")
