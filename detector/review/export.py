@@ -158,6 +158,7 @@ def import_label_studio(db: str | Path | ReviewDB, path: str | Path) -> LabelImp
             ch = ch.get("choices") if isinstance(ch, dict) else ([ch] if isinstance(ch, str) else ch)
             found = [(task.get("annotation_id"), _who(task.get("annotator")), list(ch or []),
                       str(task.get("updated_at") or ""))] if CONTROL in task else []
+        queued = not (isinstance(text, str) and text.strip())  # a post without text is not queued here
         for ann_id, who, chosen, when in found:
             s.annotations += 1
             unknown = [c for c in chosen or [] if c not in labels]
@@ -165,8 +166,9 @@ def import_label_studio(db: str | Path | ReviewDB, path: str | Path) -> LabelImp
                 s.skipped += 1
                 s.problems.append(f"task {n}: unknown choices {unknown}")
                 continue
-            if isinstance(text, str) and text.strip() and rdb.ensure_item(post_id, text):
-                s.new_items += 1
+            if not queued:  # once per task: only its first valid annotation can add the post
+                queued = True
+                s.new_items += rdb.ensure_item(post_id, text)
             decision_id = f"label-studio:{task.get('id', post_id)}:{ann_id if ann_id is not None else when}"
             try:
                 res = rdb.decide(post_id, who, {r: int(r in (chosen or [])) for r in labels},
