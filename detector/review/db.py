@@ -101,6 +101,18 @@ class ImportSummary:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def reject(self, problem: str) -> None:
+        """Count a bad record; the first 20 problems are kept for the report."""
+        self.bad += 1
+        if len(self.problems) < 20:
+            self.problems.append(problem)
+
+
+def _record_body(rec: dict) -> tuple[str, str]:
+    """A record as stored (canonical JSON) and its sha256, which tells an unchanged re-import."""
+    body = json.dumps(rec, ensure_ascii=False, sort_keys=True)
+    return body, hashlib.sha256(body.encode("utf-8")).hexdigest()
+
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -262,9 +274,7 @@ class ReviewDB:
                 if rec.get(id_field) in (None, ""):
                     raise ValueError(f"no post id in field {id_field!r}")
             except ValueError as e:
-                s.bad += 1
-                if len(s.problems) < 20:
-                    s.problems.append(f"record {s.read}: {e}")
+                s.reject(f"record {s.read}: {e}")
                 continue
             batch.append((rec, str(rec[id_field])))
             if len(batch) >= BATCH:
@@ -279,8 +289,7 @@ class ReviewDB:
         with self.connect() as c, self._write(c):
             self._fix_labels(c, batch[0][0]["scores"])
             for rec, rid in batch:
-                body = json.dumps(rec, ensure_ascii=False, sort_keys=True)
-                sha = hashlib.sha256(body.encode("utf-8")).hexdigest()
+                body, sha = _record_body(rec)
                 old = c.execute("SELECT record_sha, status FROM items WHERE id=?", (rid,)).fetchone()
                 if old is not None and old["record_sha"] == sha:
                     s.unchanged += 1
@@ -308,11 +317,11 @@ class ReviewDB:
     def ensure_item(self, item_id: str, text: str) -> bool:
         """Queue a post known only by id and text (labels coming from outside); True if it was new."""
         rec = {"id": item_id, "text": text, "scores": {}, "flags": [], "priority": 0.0, "evidence": {}}
-        body = json.dumps(rec, ensure_ascii=False, sort_keys=True)
+        body, sha = _record_body(rec)
         now = now_iso()
         with self.connect() as c, self._write(c):
             cur = c.execute("INSERT OR IGNORE INTO items (id, text, record, record_sha, updated_at, imported_at) "
-                            "VALUES (?,?,?,?,?,?)", (item_id, text, body, hashlib.sha256(body.encode()).hexdigest(), now, now))
+                            "VALUES (?,?,?,?,?,?)", (item_id, text, body, sha, now, now))
             return cur.rowcount == 1
 
     # -- reading -----------------------------------------------------------------------------
@@ -500,9 +509,7 @@ def import_file(db: str | Path | ReviewDB, path: str, text_field: str = "text", 
         for p in iter_posts(path, text_field, id_field):
             if isinstance(p, BadRecord):
                 s.read += 1
-                s.bad += 1
-                if len(s.problems) < 20:
-                    s.problems.append(f"line {p.line}: {p.reason}")
+                s.reject(f"line {p.line}: {p.reason}")
                 continue
             yield p.record
 
