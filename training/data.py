@@ -74,8 +74,13 @@ def read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
+def hash_unit(key: str) -> float:
+    """A fixed number in [0, 1) per key (crc32 bucket of 10,000): stable splits by id."""
+    return (zlib.crc32(str(key).encode("utf-8")) % 10000) / 10000
+
+
 def _hash_split(row_id: str, fractions: dict[str, float]) -> str:
-    u = (zlib.crc32(str(row_id).encode("utf-8")) % 10000) / 10000
+    u = hash_unit(row_id)
     acc = 0.0
     for name, frac in fractions.items():
         acc += frac

@@ -22,7 +22,6 @@ import hashlib
 import json
 import sqlite3
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from detector.detector import Detector
 from detector.registry import Registry
 from detector.risks import RISKS
 from training.config import load_recipe, read_toml
-from training.data import PROJECT, load_source, load_specs, read_jsonl
+from training.data import PROJECT, hash_unit, load_source, load_specs, read_jsonl
 from training.fast import train_fast
 from training.metrics import binary_metrics
 
@@ -123,7 +122,7 @@ def load_reviewed(source: str | Path, labels: list[str]) -> list[ReviewedSample]
 
 def is_heldout(item_id: str, share: float, salt: str) -> bool:
     """A fixed choice per post id: the same items stay held out as more reviews arrive."""
-    return (zlib.crc32(f"{salt}:{item_id}".encode("utf-8")) % 10000) / 10000 < share
+    return hash_unit(f"{salt}:{item_id}") < share
 
 
 # -- data ---------------------------------------------------------------------------------------
