@@ -121,13 +121,12 @@ def run(name: str, model: str, args: list[str], inp: Path, n: int, tmp: Path) ->
            "--flagged", str(tmp / f"{name}-flagged.jsonl"), "--quiet", *args]
     load = os.getloadavg()[0]
     m = measure(cmd)
-    with open(out, "rb") as f:
-        lines = sum(1 for _ in f)
-    models = {}
-    with open(out, encoding="utf-8") as f:
-        for line in itertools.islice(f, 0, None, 97):
-            mid = json.loads(line)["model"]
-            models[mid] = models.get(mid, 0) + 1
+    lines, models = 0, {}
+    with open(out, encoding="utf-8") as f:  # one pass: count the lines, sample every 97th's model
+        for lines, line in enumerate(f, 1):
+            if (lines - 1) % 97 == 0:
+                mid = json.loads(line)["model"]
+                models[mid] = models.get(mid, 0) + 1
     out.unlink()
     return {"run": name, "posts": n, "scored": lines, "seconds": round(m["seconds"], 2),
             "posts_per_s": round(n / m["seconds"], 1), "peak_rss_mb": round(m["peak_rss_mb"], 1),
