@@ -9,7 +9,6 @@ is `detector.resume.Sink`.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -216,14 +215,15 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
     summary = ScoreSummary(out=out, flagged_out=flagged, resumed_from=state.items)
     if state.done:
         return _fill(summary, state, None, t0)
-    items = iter_posts(input, text_field, id_field, **start_of(state, input))
+    start = start_of(state, input)
+    items = iter_posts(input, text_field, id_field, **start)
     first = next(items, None)  # opens the input (clear error) before any output is touched
     camp = campaign_lookup(input, text_field, id_field) if campaigns else None
     ctx = BatchContext(input, id_field, evidence, camp)
     sink = Sink(out, flagged, errors_path(out), state, checkpoint_s)
     bar = tqdm(total=None, unit=" posts", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     try:
-        for res in run_engine(det, spec, ctx, _chain(first, items), (input, text_field, id_field, start_of(state, input)),
+        for res in run_engine(det, spec, ctx, _chain(first, items), (input, text_field, id_field, start),
                               batch_size, workers, engine, ray_address):
             if strict and res.bad:
                 raise StrictModeError(f"{input}, line {res.bad[0].line}: {res.bad[0].reason}")
@@ -289,8 +289,7 @@ def error_lines(res: BatchResult, source: str) -> list[str]:
     rows = sorted([(b.line, b.id, b.reason) for b in res.bad] + res.warnings, key=lambda t: t[0])
     for line, _, reason in rows:
         print(f"{source}, line {line}: {reason}", file=sys.stderr)
-    return [json.dumps({"line": ln, "id": rid, "reason": reason}, ensure_ascii=False) + "\n"
-            for ln, rid, reason in rows]
+    return [json_line({"line": ln, "id": rid, "reason": reason}) for ln, rid, reason in rows]
 
 
 def _fill(summary: ScoreSummary, state, errors_out: str | None, t0: float) -> ScoreSummary:
