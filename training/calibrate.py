@@ -60,11 +60,19 @@ def logits_and_gates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | N
 
 def uncalibrated_proba(det, texts: list[str], risk: str) -> np.ndarray | None:
     """What the model would say without its calibrator (sigmoid of the logit, times the gate)."""
+    both = proba_and_uncalibrated(det, texts, risk)
+    return None if both is None else both[1]
+
+
+def proba_and_uncalibrated(det, texts: list[str], risk: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A fast model's probabilities of `risk` (as `predict_proba`, float64) and the same without its
+    calibrator, from one pass over the texts; None for other scorers."""
     zg = logits_and_gates(det, texts)
     if zg is None:
         return None
+    z, g = zg
     j = det.labels.index(risk)
-    return sigmoid(zg[0][:, j]) * zg[1][:, j]
+    return det.scorer.calibrated(z, g)[:, j].astype(np.float64), sigmoid(z[:, j]) * g[:, j]
 
 
 def calibration_study(model, sources: list[str], root=None, bins: int = 15) -> dict:

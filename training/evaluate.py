@@ -14,7 +14,7 @@ from rich.table import Table
 
 from detector.detector import Detector
 from detector.risks import check_risk
-from training.calibrate import uncalibrated_proba
+from training.calibrate import proba_and_uncalibrated
 from training.data import read_jsonl
 from training.metrics import (at_threshold, binary_metrics, bootstrap_ci, confusion, ece,
                               threshold_for_precision)
@@ -101,9 +101,10 @@ def evaluate_set(det: Detector, name: str, texts: list[str], y: np.ndarray, risk
                  n_boot: int = 1000, target_precision: float = 0.9, k_examples: int = 10,
                  seed: int = 0) -> Evaluation:
     y = np.asarray(y).astype(int)
-    p = risk_proba(det, texts, risk)
+    check_risk(risk, det.labels)
+    both = proba_and_uncalibrated(det, texts, risk)  # fast models: one pass gives both
+    p, p_uncal = both if both is not None else (risk_proba(det, texts, risk), None)
     thr = det.thresholds[risk]
-    p_uncal = uncalibrated_proba(det, texts, risk)
     m = full_metrics(y, p, thr, p_uncal, n_boot, target_precision, seed)
     m["calibration"] = _calibration_kind(det, risk)
     ex = worst_examples(det, texts, y, p, thr, risk, k_examples) if k_examples else {}

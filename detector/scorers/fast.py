@@ -52,13 +52,16 @@ class FastScorer:
             g[:, self.labels.index(label)] = np.minimum(1.0, sigmoid(np.asarray(X @ gc).ravel() + b) / sat)
         return z, g
 
-    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
-        z, g = self.logits_and_gates(self.featurizer.transform(t.text for t in texts))
+    def calibrated(self, z: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Probabilities from `logits_and_gates`: each label's calibrator, times its gate."""
         p = np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1)
         for label in self.gates_:
             j = self.labels.index(label)
             p[:, j] *= g[:, j]
         return p
+
+    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
+        return self.calibrated(*self.logits_and_gates(self.featurizer.transform(t.text for t in texts)))
 
     def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
         """The n-grams with the largest positive contribution w_j * x_j to `label`'s score."""
