@@ -234,11 +234,16 @@ class RecordWriter:
             return
         if self.fmt != "jsonl":
             self.write([json.loads(x) for x in lines])
-        elif self._f is sys.stdout.buffer:
-            self._f.write("".join(lines).encode("utf-8"))
+        else:
+            self._emit("".join(lines).encode("utf-8"))
+
+    def _emit(self, data: bytes) -> None:
+        """One write of complete lines: to stdout (flushed) or unbuffered to the file."""
+        if self._f is sys.stdout.buffer:
+            self._f.write(data)
             self._f.flush()
         else:
-            write_all(self._f.fileno(), "".join(lines).encode("utf-8"))
+            write_all(self._f.fileno(), data)
 
     def _write_csv(self, rows: list[dict]) -> None:
         buf = io.StringIO()
@@ -246,12 +251,7 @@ class RecordWriter:
             self._csv_fields = list(dict.fromkeys(k for r in rows for k in r))
             csv.DictWriter(buf, self._csv_fields).writeheader()
         csv.DictWriter(buf, self._csv_fields, extrasaction="ignore").writerows(rows)
-        data = buf.getvalue().encode("utf-8", errors="surrogateescape")
-        if self._f is sys.stdout.buffer:
-            self._f.write(data)
-            self._f.flush()
-        else:
-            write_all(self._f.fileno(), data)
+        self._emit(buf.getvalue().encode("utf-8", errors="surrogateescape"))
 
     def _write_parquet(self, rows: list[dict]) -> None:
         import pyarrow as pa
