@@ -22,6 +22,7 @@ import numpy as np
 
 from detector.calibration import Calibrator
 from detector.cleaning import CleanText
+from detector.parallel import cores
 from detector.scorers.occlusion import OcclusionScorer
 from detector.segment import Segmenter
 
@@ -31,7 +32,7 @@ def cpu_threads() -> int:
     chosen = os.environ.get("JINGWANG_THREADS") or os.environ.get("OMP_NUM_THREADS")
     if chosen:
         return max(1, int(chosen))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores()
 
 
 def make_session(path: Path, device: str = "cpu"):

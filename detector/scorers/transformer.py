@@ -20,6 +20,7 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from detector.parallel import cores
 from detector.scorers.occlusion import OcclusionScorer
 
 from detector.calibration import Calibrator
@@ -47,8 +48,7 @@ def set_cpu_threads() -> None:
         return
     if any(os.environ.get(v) for v in THREAD_ENV):
         return
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(max(1, cores or 1))
+    torch.set_num_threads(cores())
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
