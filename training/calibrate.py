@@ -79,24 +79,19 @@ def calibration_study(model, sources: list[str], root=None, bins: int = 15) -> d
     """ECE of every method, fitted on each risk's dev rows (as training does), on dev and on each
     test source: {risk: {method: {"dev": ece, SOURCE: ece, ...}}}."""
     from detector.detector import Detector
-    from training.data import load_source
+    from training.ensemble import raw_split
     from training.metrics import ece
 
     det = model if isinstance(model, Detector) else Detector.from_pretrained(model)
-    scored = []  # (key, risk column values, logits, gates) per source and split
-    for split in ("dev", "test"):
-        for src in sources:
-            ds = load_source(src, split, root=root, labels=tuple(det.labels))
-            scored.append(("dev" if split == "dev" else src, ds, *logits_and_gates(det, ds["text"])))
+    if not hasattr(det.scorer, "logits_and_gates"):
+        raise ValueError(f"{model}: the calibration study needs a fast model, not a {det.scorer.model_type} model")
+    splits = {"dev": raw_split(sources, "dev", det.labels, root)}
+    splits |= {src: raw_split([src], "test", det.labels, root) for src in sources}
+    scored = {key: (y, *logits_and_gates(det, texts)) for key, (texts, y, _) in splits.items()}
     out: dict = {}
     for j, risk in enumerate(det.labels):
-        parts: dict[str, list] = {}
-        for key, ds, z, g in scored:
-            y = np.array([np.nan if v is None else v for v in ds[risk]], float)
-            m = ~np.isnan(y)
-            if m.any():
-                parts.setdefault(key, []).append((z[m, j], g[m, j], y[m]))
-        cat = {k: tuple(np.concatenate(a) for a in zip(*v)) for k, v in parts.items()}
+        cat = {key: (z[m, j], g[m, j], y[m, j]) for key, (y, z, g) in scored.items()
+               if (m := ~np.isnan(y[:, j])).any()}
         if "dev" not in cat:
             continue  # no source given labels this risk
         z_dev, _, y_dev = cat["dev"]
