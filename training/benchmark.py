@@ -98,10 +98,9 @@ def run_benchmark(config: str | Path, models: list[str] | None = None, out: str 
             texts, y, dropped = data[s.name]
             ev = evaluate_set(det, s.name, texts, y, s.risk, m, n_boot, k_examples=10 if report else 0)
             evs[m][s.name] = ev
+            if m != models[0]:  # in the model's metrics, so the report shows it too
+                ev.metrics["compare"] = compare_scores(evs[models[0]][s.name], ev.p, ev.threshold, m, n_boot)
             results[m][s.name] = ev.metrics | {"source": s.source, "split": s.split, "dropped_duplicates": dropped}
-            if m != models[0]:
-                first = evs[models[0]][s.name]
-                results[m][s.name]["compare"] = compare_scores(first, ev.p, ev.threshold, m, n_boot)
             log(f"{m} · {s.name}: n {len(y)}, " + ", ".join(f"{k} {ev.metrics[k]:.4f}" for k in s.metrics))
     table = markdown_table(cfg["sets"], models, results)
     if out is not None:
@@ -145,9 +144,6 @@ def write_outputs(out: Path, table: str, results: dict, evs: dict | None, models
     (out / "metrics.json").write_text(json.dumps(_jsonable(results), indent=2, ensure_ascii=False), encoding="utf-8")
     if evs is not None:
         from training.report import markdown_html, write_report
-        for m in models[1:]:
-            for name, ev in evs[m].items():
-                ev.metrics["compare"] = results[m][name]["compare"]
         write_report(out / "report.html", [ev for m in models for ev in evs[m].values()],
                      title="Jingwang benchmark", meta={"config": str(config), "models": ", ".join(models)},
                      preface="<h2>Summary</h2>" + markdown_html(table))
