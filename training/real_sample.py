@@ -5,7 +5,9 @@ sample), stratified by platform in proportion to the file, with a fixed seed. Th
 ids (in a shuffled order) form the `eval` split, never trained or tuned on; the rest are `dev`.
 Only ids are written: the texts stay in ../shared and the loader joins them by id.
 
-    python -m training.real_sample --n 2000 --eval-n 1000 --out data/real/sample.jsonl
+    python -m training.real_sample --n 2000 --eval-n 1000 --out sample.jsonl
+    # a second, dev-only draw from the comments not drawn the first time
+    python -m training.real_sample --n 3000 --eval-n 0 --seed 20261205 --exclude data/real/labels.jsonl --out more.jsonl
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ from training.data import default_root
 SEED = 20261204
 
 
-def draw(path: Path, n: int, eval_n: int, seed: int = SEED) -> list[dict]:
+def draw(path: Path, n: int, eval_n: int, seed: int = SEED, exclude: frozenset = frozenset()) -> list[dict]:
     by_platform: dict[str, list[str]] = defaultdict(list)
     with open(path, encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            by_platform[row["platform"]].append(row["id"])
+            if row["id"] not in exclude:
+                by_platform[row["platform"]].append(row["id"])
     total = sum(len(v) for v in by_platform.values())
     rng = random.Random(seed)
     picked: list[tuple[str, str]] = []
@@ -50,10 +53,12 @@ def main() -> None:
     ap.add_argument("--eval-n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--corpus", type=Path, default=None)
+    ap.add_argument("--exclude", type=Path, action="append", default=[], help="JSONL whose ids are not drawn")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     corpus = a.corpus or default_root() / "unlabeled_posts" / "chnci_comments.jsonl"
-    rows = draw(corpus, a.n, a.eval_n, a.seed)
+    exclude = frozenset(json.loads(x)["id"] for f in a.exclude for x in f.read_text(encoding="utf-8").splitlines())
+    rows = draw(corpus, a.n, a.eval_n, a.seed, exclude)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", encoding="utf-8") as f:
         for r in rows:
