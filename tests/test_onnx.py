@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 import training.cli_onnx  # noqa: F401  (registers `jingwang model export-onnx`)
 from detector.detector import Detector
-from detector.scorers.onnx import length_buckets
+from detector.scorers.onnx import ModelCheckError, length_buckets
 from training.cli import app
-from training.onnx_export import export_onnx
+from training.onnx_export import REFERENCE_TEXTS, export_onnx
 from training.transformer import train_transformer
 
 TEXTS = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好", "明天记得带伞",
@@ -37,16 +37,60 @@ def exported(tiny_transformer, tmp_path_factory):
 
 
 def test_fp32_onnx_gives_the_torch_probabilities_and_int8_stays_close(tiny_transformer, exported):
+    """On every x86-64 CPU, VNNI or not: the int8 export's 7-bit weights cannot saturate the
+    16-bit sums of AVX2's u8 x s8 kernel (full-range weights moved this model's probabilities by
+    0.43 on an AVX2-only CPU)."""
     torch_p = Detector.from_pretrained(tiny_transformer).predict_proba(TEXTS)
     fp32 = Detector.from_pretrained(exported["fp32"])
     int8 = Detector.from_pretrained(exported["int8"])
     assert fp32.scorer.model_type == "onnx" and fp32.labels == ["rumor", "paid_posting", "harassment"]
     np.testing.assert_allclose(fp32.predict_proba(TEXTS), torch_p, atol=1e-5)
-    assert np.abs(int8.predict_proba(TEXTS) - torch_p).max() < 0.05
-    assert fp32.thresholds == Detector.from_pretrained(tiny_transformer).thresholds
     cfg = json.loads((exported["int8"] / "config.json").read_text())
+    assert np.abs(int8.predict_proba(TEXTS) - torch_p).max() < cfg["scorer"]["reference_tolerance"] == 0.05
+    assert fp32.thresholds == Detector.from_pretrained(tiny_transformer).thresholds
     assert cfg["scorer"]["onnx"] == "model.int8.onnx" and cfg["scorer"]["quantization"].startswith("dynamic-int8")
+    settings = cfg["scorer"]["quantization_settings"]
+    assert settings["reduce_range"] is True and settings["weights"] == "s8 7-bit" and settings["per_channel"]
     assert not (exported["int8"] / "model.onnx").exists()
+
+
+def test_the_reference_outputs_are_the_source_models_and_load_checks_them(tiny_transformer, exported):
+    src = Detector.from_pretrained(tiny_transformer)
+    ref = json.loads((exported["int8"] / "reference.json").read_text(encoding="utf-8"))
+    assert ref["labels"] == src.labels and len(ref["texts"]) >= 10
+    np.testing.assert_allclose(ref["probabilities"], src.predict_proba(REFERENCE_TEXTS), atol=1e-5)
+    gap = Detector.from_pretrained(exported["int8"]).scorer.reference_gap(exported["int8"] / "reference.json")
+    assert 0 < gap < 0.05
+
+
+def test_a_folder_that_does_not_reproduce_its_reference_refuses_to_load(exported, tmp_path):
+    """What a user with a full-range int8 export sees on a CPU without VNNI (simulated here by
+    moving the stored reference, since this machine's int8 arithmetic may be exact)."""
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(exported["int8"], bad)
+    ref = json.loads((bad / "reference.json").read_text(encoding="utf-8"))
+    ref["probabilities"] = [[min(1.0, p + 0.3) if p < 0.5 else p - 0.3 for p in row] for row in ref["probabilities"]]
+    (bad / "reference.json").write_text(json.dumps(ref), encoding="utf-8")
+    with pytest.raises(ModelCheckError) as e:
+        Detector.from_pretrained(bad)
+    msg = str(e.value)
+    assert str(bad) in msg and "refuses to load" in msg and "tolerance 0.05" in msg and msg.count(". ") == 0
+    r = CliRunner().invoke(app, ["score", "-", "-m", str(bad), "-o", str(tmp_path / "o.jsonl")], input='{"id":1,"text":"x"}\n')
+    assert r.exit_code == 2 and "refuses to load" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "o.jsonl").exists()
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["scorer"]["reference_tolerance"] = 0.9  # a user who accepts the drift says so in the folder
+    (bad / "config.json").write_text(json.dumps(cfg))
+    assert Detector.from_pretrained(bad).labels == ["rumor", "paid_posting", "harassment"]
+
+
+def test_export_rejects_a_bad_weight_type_or_tolerance(tiny_transformer, tmp_path):
+    with pytest.raises(ValueError, match="weight type"):
+        export_onnx(tiny_transformer, tmp_path / "a", weight_type="s4", log=lambda m: None)
+    with pytest.raises(ValueError, match="tolerance"):
+        export_onnx(tiny_transformer, tmp_path / "b", tolerance=0, log=lambda m: None)
 
 
 def test_onnx_tokenizer_matches_the_hf_tokenizer_with_truncation(tiny_transformer, exported):

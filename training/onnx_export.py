@@ -2,6 +2,13 @@
 (model_type "onnx", loaded by `Detector.from_pretrained` like any other), with dynamic int8
 quantisation of the MatMul weights by default.
 
+Int8 weights are 7-bit (`reduce_range`) by default: on x86-64 CPUs without VNNI (AVX2, AVX-512
+before VNNI) ONNX Runtime multiplies uint8 activations by int8 weights with `vpmaddubsw`, whose
+16-bit sums saturate when two products of full-range values exceed 32,767; with weights in
+[-64, 63] the largest pair, 2 x 255 x 64, fits (docs/scale.md has the measurements). The export
+stores reference texts and the source model's probabilities on them (`reference.json`); the ONNX
+scorer checks them at load time and refuses to load where it cannot reproduce them.
+
 The exported graph is the whole `MultiLabelEncoder` (encoder, pooling, head) from token ids and
 attention mask to logits, with dynamic batch and sequence axes; the calibrators, thresholds,
 tokenizer and user dictionary are copied, so scores go through the same calibration and flags.
@@ -23,7 +30,20 @@ ONNX_FP32 = "model.onnx"
 ONNX_INT8 = "model.int8.onnx"
 TOKENIZER = "tokenizer"
 CALIBRATION = "calibration.safetensors"
+REFERENCE = "reference.json"
 SAMPLE = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好", "明天记得带伞"]
+# Reference texts checked at load time: the sample plus longer, noisier posts (long inputs
+# accumulate the most rounding), each risk's typical wording and ordinary comments.
+REFERENCE_TEXTS = SAMPLE + [
+    "听说医院里已经死了十几个人了，消息都被压下来了，大家转发扩散",
+    "需要删帖的私我，负面处理，价格美丽，V：abc12345",
+    "这种人渣就该下地狱，人肉出来让他社死",
+    "今天下班路上看到晚霞特别美，拍了好多照片，周末打算带家人去郊外走走，顺便尝尝那家新开的面馆" * 3,
+    "@某某 哈哈哈哈[捂脸][捂脸]",
+    "严惩凶手，希望警方早日查明真相",
+    "【特价】全场一折起，好评返现五元，联系客服领取",
+]
+DEFAULT_TOLERANCE = 0.05
 
 
 def export_graph(det: Detector, path: Path, opset: int = 17) -> None:
@@ -53,21 +73,51 @@ def ffn_output_matmuls(path: Path) -> list[str]:
             and "attention" not in n.name]
 
 
-def quantize(src: Path, dest: Path, per_channel: bool = True, keep_ffn_output: bool = True) -> None:
-    """Dynamic int8 quantisation of the weight MatMuls (activations are quantised at run time).
-    Measured on the CPU transformer's dev sets (10,841 texts): all MatMuls int8 per tensor cost
-    1.8 macro-F1 points on average (rumor -4.8), per channel 0.7; per channel with the FFN output
-    MatMuls left fp32 +0.05 (every risk within 0.2), at ~75% of the all-int8 speed."""
+WEIGHT_TYPES = ("s8", "u8")
+
+
+def quantize(src: Path, dest: Path, per_channel: bool = True, keep_ffn_output: bool = True,
+             reduce_range: bool = True, weight_type: str = "s8") -> dict:
+    """Dynamic int8 quantisation of the weight MatMuls (activations are uint8, quantised at run
+    time); returns the settings used, as recorded in the model folder."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    if weight_type not in WEIGHT_TYPES:
+        raise ValueError(f"weight type {weight_type!r}: expected one of {', '.join(WEIGHT_TYPES)}")
     exclude = ffn_output_matmuls(src) if keep_ffn_output else []
-    quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=per_channel,
-                     op_types_to_quantize=["MatMul"], nodes_to_exclude=exclude)
+    quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8 if weight_type == "s8" else QuantType.QUInt8,
+                     per_channel=per_channel, reduce_range=reduce_range, op_types_to_quantize=["MatMul"],
+                     nodes_to_exclude=exclude)
+    return {"method": "dynamic", "operators": ["MatMul"], "activations": "u8 (per batch)",
+            "weights": weight_type + (" 7-bit" if reduce_range else ""), "reduce_range": reduce_range,
+            "per_channel": per_channel, "ffn_output_fp32": keep_ffn_output, "excluded_nodes": len(exclude),
+            "onnxruntime": _ort_version()}
+
+
+def _ort_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
+def quantization_name(settings: dict | None) -> str:
+    if not settings:
+        return "none"
+    return ("dynamic-int8-" + ("per-channel" if settings["per_channel"] else "per-tensor")
+            + ("-ffn-output-fp32" if settings["ffn_output_fp32"] else "")
+            + ("-reduce-range" if settings["reduce_range"] else "") + ("-u8" if settings["weights"].startswith("u8") else ""))
 
 
 def export_onnx(model: str | Path, out: str | Path, int8: bool = True, per_channel: bool = True,
-                keep_ffn_output: bool = True, keep_fp32: bool = False, opset: int = 17, log=print) -> Path:
-    """Export a transformer model folder to an ONNX model folder; returns `out`."""
+                keep_ffn_output: bool = True, keep_fp32: bool = False, opset: int = 17, log=print,
+                reduce_range: bool = True, weight_type: str = "s8", tolerance: float = DEFAULT_TOLERANCE) -> Path:
+    """Export a transformer model folder to an ONNX model folder; returns `out`. The folder
+    refuses to load where its probabilities on the reference texts move more than `tolerance`
+    from the source model's."""
+    if not 0 < tolerance <= 1:
+        raise ValueError(f"tolerance {tolerance}: expected a probability difference in (0, 1]")
+    if weight_type not in WEIGHT_TYPES:
+        raise ValueError(f"weight type {weight_type!r}: expected one of {', '.join(WEIGHT_TYPES)}")
     src, out = Path(model), Path(out)
     det = Detector.from_pretrained(src)
     if det.scorer.model_type != "transformer":
@@ -76,22 +126,31 @@ def export_onnx(model: str | Path, out: str | Path, int8: bool = True, per_chann
     t0 = time.time()
     export_graph(det, out / ONNX_FP32, opset)
     log(f"exported {out / ONNX_FP32} ({(out / ONNX_FP32).stat().st_size / 1e6:.0f} MB, {time.time() - t0:.0f}s)")
-    onnx_file = ONNX_FP32
+    onnx_file, settings = ONNX_FP32, None
     if int8:
-        quantize(out / ONNX_FP32, out / ONNX_INT8, per_channel, keep_ffn_output)
+        settings = quantize(out / ONNX_FP32, out / ONNX_INT8, per_channel, keep_ffn_output, reduce_range, weight_type)
         onnx_file = ONNX_INT8
-        log(f"quantised {out / ONNX_INT8} ({(out / ONNX_INT8).stat().st_size / 1e6:.0f} MB)")
+        log(f"quantised {out / ONNX_INT8} ({(out / ONNX_INT8).stat().st_size / 1e6:.0f} MB; weights {settings['weights']})")
         if not keep_fp32:
             (out / ONNX_FP32).unlink()
-    quant = "none" if not int8 else ("dynamic-int8-" + ("per-channel" if per_channel else "per-tensor")
-                                     + ("-ffn-output-fp32" if keep_ffn_output else ""))
-    write_folder(det, src, out, onnx_file, quant)
+    write_folder(det, src, out, onnx_file, settings, tolerance)
+    write_reference(det, out)
     check = compare_outputs(det, Detector.from_pretrained(out), SAMPLE)
     log(f"check on {len(SAMPLE)} texts: max |p_onnx - p_torch| = {check['max_abs_diff']:.4f}")
     return out
 
 
-def write_folder(det: Detector, src: Path, out: Path, onnx_file: str, quantization: str) -> None:
+def write_reference(det: Detector, out: Path) -> None:
+    """The cleaned reference texts and the source model's calibrated probabilities on them."""
+    cleaned = det.clean(REFERENCE_TEXTS)
+    proba = det.scorer.predict_proba(cleaned)
+    ref = {"source": "the fp32 model this folder was exported from", "labels": det.labels,
+           "texts": [c.text for c in cleaned], "probabilities": np.round(proba.astype(float), 6).tolist()}
+    (out / REFERENCE).write_text(json.dumps(ref, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def write_folder(det: Detector, src: Path, out: Path, onnx_file: str, quantization: dict | None,
+                 tolerance: float = DEFAULT_TOLERANCE) -> None:
     """Tokenizer, calibrators, user dictionary and config.json of the ONNX folder."""
     from safetensors.numpy import save_file
 
@@ -110,7 +169,8 @@ def write_folder(det: Detector, src: Path, out: Path, onnx_file: str, quantizati
                      "max_length": scorer.max_length, "batch_size": scorer.batch_size,
                      "max_tokens": scorer.batch_size * scorer.max_length,
                      "calibration": cfg["scorer"]["calibration"], "userdict": userdict,
-                     "exported_from": str(src), "quantization": quantization}
+                     "exported_from": str(src), "quantization": quantization_name(quantization),
+                     "quantization_settings": quantization, "reference": REFERENCE, "reference_tolerance": tolerance}
     (out / CONFIG).write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
     for name in ("metrics.json", "README.md"):
         if (src / name).is_file():

@@ -6,7 +6,12 @@ exported tokenizer.json, so it loads fast and stays small in every worker proces
 Model folder: `model.int8.onnx` (or `model.onnx`), `tokenizer/tokenizer.json`,
 `calibration.safetensors`, `userdict.txt`, and config.json with model_type "onnx" and
 scorer {"onnx", "tokenizer", "pad_id", "max_length", "batch_size", "max_tokens", "calibration",
-"userdict", "exported_from", "quantization"}.
+"userdict", "exported_from", "quantization", "quantization_settings", "reference",
+"reference_tolerance"}.
+
+Load-time check: `reference.json` holds cleaned reference texts and the probabilities of the
+model the folder was exported from. A folder whose int8 arithmetic does not reproduce them on
+this CPU (beyond `reference_tolerance`) refuses to load: `ModelCheckError`, one sentence.
 
 Length bucketing: a call's texts are sorted by token count and cut into sub-batches of at most
 `batch_size` texts and `max_tokens` padded tokens, so short posts are not padded to long ones.
@@ -15,6 +20,7 @@ on its batch-mates; `jingwang score` batches the same way whatever the engine or
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -26,6 +32,21 @@ from detector.parallel import cores
 from detector.scorers.occlusion import OcclusionScorer
 from detector.segment import Segmenter
 
+
+
+class ModelCheckError(ValueError):
+    """A model folder that loads but does not reproduce its reference outputs on this machine."""
+
+
+def int8_cpu_features() -> str:
+    """The x86 features that decide ONNX Runtime's int8 kernels (VNNI avoids 16-bit saturation),
+    as numpy's CPU dispatcher detected them."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as f
+    except ImportError:  # numpy's private table moved: the check still runs, only the words are lost
+        return "CPU features unknown"
+    names = [n for n in ("AVX2", "AVX512F", "AVX512VNNI", "AVXVNNI") if f.get(n)]
+    return (", ".join(names) or "no AVX2") + ("" if f.get("AVX512VNNI") or f.get("AVXVNNI") else ", no VNNI")
 
 
 def cpu_threads() -> int:
@@ -111,7 +132,7 @@ class OnnxScorer(OcclusionScorer):
         path = Path(path)
         if src.resolve() != path.resolve():
             for name in (self.config["onnx"], self.config["tokenizer"], "calibration.safetensors",
-                         self.config.get("userdict")):
+                         self.config.get("userdict"), self.config.get("reference")):
                 if name and (src / name).exists():
                     dest = path / name
                     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +152,31 @@ class OnnxScorer(OcclusionScorer):
         arrays = load_file(str(path / "calibration.safetensors"))
         cals = [Calibrator.from_parts(config["calibration"][lab], arrays, f"cal.{lab}") for lab in labels]
         userdict = path / config["userdict"] if config.get("userdict") else None
-        return cls(labels, session, tokenizer, cals, config["pad_id"], config.get("max_length", 64),
-                   config.get("batch_size", 64), config.get("max_tokens", 4096), Segmenter(userdict),
-                   {**config, "folder": str(path)})
+        scorer = cls(labels, session, tokenizer, cals, config["pad_id"], config.get("max_length", 64),
+                     config.get("batch_size", 64), config.get("max_tokens", 4096), Segmenter(userdict),
+                     {**config, "folder": str(path)})
+        if config.get("reference"):
+            scorer.check_reference(path / config["reference"], float(config.get("reference_tolerance", 0.05)))
+        return scorer
+
+    def reference_gap(self, file: Path) -> float:
+        """Largest |p - p_reference| over the stored reference texts."""
+        try:
+            ref = json.loads(Path(file).read_text(encoding="utf-8"))
+            texts, want = ref["texts"], np.asarray(ref["probabilities"], np.float64)
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelCheckError(f"{file}: cannot read the reference outputs ({e})") from None
+        if ref.get("labels", self.labels) != self.labels or want.shape != (len(texts), len(self.labels)):
+            raise ModelCheckError(f"{file}: the reference outputs do not match the model's labels {self.labels}")
+        z = self.logits(list(texts))
+        got = np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1)
+        return float(np.abs(got - want).max()) if len(texts) else 0.0
+
+    def check_reference(self, file: Path, tolerance: float) -> None:
+        gap = self.reference_gap(file)
+        if not gap <= tolerance:
+            raise ModelCheckError(
+                f"{Path(file).parent}: on this CPU ({int8_cpu_features()}) the {self.config.get('quantization', 'ONNX')} "
+                f"model moves probabilities on its reference texts by up to {gap:.3f} from the model it was exported "
+                f"from (tolerance {tolerance}), so it refuses to load; export it again with `jingwang model "
+                f"export-onnx` (7-bit weights, the default) or `--fp32`")
