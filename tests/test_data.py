@@ -44,4 +44,5 @@ def test_pull_from_mirror_checks_sha256(tmp_path):
 
 def test_every_configured_source_names_its_risk():
     for name, spec in load_specs().items():
-        assert spec.risk in ("", "rumor", "paid_posting", "harassment"), name
+        assert spec.risk in ("", "*", "rumor", "paid_posting", "harassment"), name
+        assert set(spec.presumed_negative) <= {"rumor", "paid_posting", "harassment"}, name

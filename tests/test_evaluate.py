@@ -163,3 +163,33 @@ def test_one_class_data_gives_null_aucs_not_a_crash(tiny_model, tmp_path):
     assert r.exit_code == 0, r.output
     m = json.loads((tmp_path / "o" / "metrics.json").read_text(encoding="utf-8"))["harassment"]
     assert m["roc_auc"] is None and m["ci"]["roc_auc"] == [None, None] and m["n"] == len(HARASS)
+
+
+def test_evaluate_every_risk_by_slice_with_predictions(tiny_model, tmp_path):
+    from tests.conftest import HARASS, RUMOR, SAFE
+
+    rows = ([{"id": f"h{i}", "text": t, "rumor": 0, "harassment": 1, "platform": "wb"} for i, t in enumerate(HARASS)]
+            + [{"id": f"r{i}", "text": t, "rumor": 1, "harassment": 0, "platform": "dy"} for i, t in enumerate(RUMOR)]
+            + [{"id": f"s{i}", "text": t, "rumor": 0, "harassment": 0, "platform": "dy"} for i, t in enumerate(SAFE)])
+    data = tmp_path / "multi.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    m = evaluate_file(tiny_model, data, "all", tmp_path / "ev", report=False, n_boot=20, by="platform",
+                      predictions=tmp_path / "pred.jsonl")
+    assert set(m) == {"rumor", "harassment", "all_risks"}  # paid_posting: no row labels it
+    assert m["harassment"]["n"] == 18 and m["harassment"]["positives"] == 6
+    assert set(m["harassment"]["by"]) == {"wb", "dy"} and m["harassment"]["by"]["wb"]["n"] == 6
+    assert m["all_risks"]["flags"] == m["rumor"]["flags"] + m["harassment"]["flags"]
+    assert 0 <= m["harassment"]["false_flags_per_1000"] <= 1000 and "flag_rate" in m["rumor"]["ci"]
+    pred = [json.loads(x) for x in (tmp_path / "pred.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [p["id"] for p in pred] == [r["id"] for r in rows] and pred[0]["platform"] == "wb"
+    assert set(pred[0]["scores"]) == {"rumor", "harassment"} and pred[0]["labels"] == {"rumor": 0, "harassment": 1}
+    runner = CliRunner()
+    r = runner.invoke(app, ["evaluate", str(tiny_model), str(data), "--risk", "all", "--out", str(tmp_path / "o"),
+                            "--by", "nope", "--no-report"])
+    assert r.exit_code == 2 and "no column 'nope'" in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "harassment": 2}\n', encoding="utf-8")
+    r = runner.invoke(app, ["evaluate", str(tiny_model), str(bad), "--risk", "all", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "record 1: harassment must be 0 or 1" in r.output
+    r = runner.invoke(app, ["evaluate", str(tiny_model), "nosuch:eval", "--risk", "all", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "unknown dataset 'nosuch'" in r.output

@@ -33,8 +33,9 @@ def train(
 @friendly
 def evaluate(
     model: str = typer.Argument(..., help="model folder"),
-    data: str = typer.Argument(..., help="JSONL with text and label (1 = risky)"),
-    risk: str = typer.Option(..., "--risk", "-r", help="which risk `label` means"),
+    data: str = typer.Argument(..., help="JSONL with text and label (1 = risky), or with a 0/1 column per "
+                               "risk for --risk all; or SOURCE:SPLIT of configs/datasets.toml (real:eval, cold:test)"),
+    risk: str = typer.Option(..., "--risk", "-r", help="which risk `label` means, or all (every risk DATA labels)"),
     out: Path = typer.Option(..., "--out", "-o", help="folder for metrics.json and report.html"),
     perturb: Optional[List[str]] = typer.Option(None, "--perturb", help="also evaluate evasive rewrites: all, or "
                                                 "traditional|pinyin|homophone|split|emoji|zero-width|homoglyph "
@@ -45,13 +46,16 @@ def evaluate(
     target_precision: float = typer.Option(0.9, "--target-precision", min=0.0, max=1.0,
                                            help="report the lowest threshold reaching this precision"),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="resamples for confidence intervals"),
+    by: Optional[str] = typer.Option(None, "--by", help="also metrics per value of this column (platform, "
+                                     "incident, fine_label, source)"),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="JSONL of every row's labels, scores "
+                                               "and flags"),
 ):
-    """Evaluate a model on labeled data for one risk; writes OUT/metrics.json (and OUT/report.html)
-    and prints a table."""
+    """Evaluate a model on labeled data; writes OUT/metrics.json (and OUT/report.html) and prints a table."""
     from training.evaluate import evaluate_file, print_metrics
 
     metrics = evaluate_file(model, data, risk, out, perturb=perturb, compare=compare, report=report,
-                            target_precision=target_precision, n_boot=bootstrap)
+                            target_precision=target_precision, n_boot=bootstrap, by=by, predictions=predictions)
     print_metrics(metrics)
     err.print(f"metrics written to {out / 'metrics.json'}" + (f", report to {out / 'report.html'}" if report else ""))
 

@@ -15,9 +15,9 @@ from rich.table import Table
 from detector.detector import Detector
 from detector.risks import check_risk
 from training.calibrate import proba_and_uncalibrated
-from training.data import read_jsonl
-from training.metrics import (at_threshold, binary_metrics, bootstrap_ci, confusion, ece,
-                              threshold_for_precision)
+from training.eval_data import ALL, load_eval_data
+from training.metrics import (at_threshold, binary_metrics, bootstrap_ci, bootstrap_samples, confusion, ece,
+                              percentile_ci, threshold_for_precision)
 from training.perturb import PERTURBATIONS, perturb as rewrite
 from training.significance import mcnemar, paired_bootstrap
 
@@ -38,22 +38,6 @@ class Evaluation:
     metrics: dict
     p_uncal: np.ndarray | None = None
     examples: dict = field(default_factory=dict)
-
-
-def load_labeled(path: str | Path) -> tuple[list[str], np.ndarray]:
-    """Texts and 0/1 labels from JSONL; a row without text or a 0/1 label is an error naming its line."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"cannot read {path}: no such file")
-    texts, labels = [], []
-    for i, row in enumerate(read_jsonl(path), 1):
-        if not isinstance(row.get("text"), str) or row.get("label") not in (0, 1, "0", "1"):
-            raise ValueError(f"{path}, record {i}: needs a text and a label of 0 or 1")
-        texts.append(row["text"])
-        labels.append(int(row["label"]))
-    if not texts:
-        raise ValueError(f"{path}: no labeled rows")
-    return texts, np.array(labels)
 
 
 def risk_proba(det: Detector, texts: list[str], risk: str) -> np.ndarray:
@@ -164,34 +148,99 @@ def compare_scores(ev: Evaluation, p_b: np.ndarray, thr_b: float, other_name: st
 def evaluate_file(model: str | Path | Detector, data: str | Path, risk: str, out: str | Path,
                   perturb: list[str] | None = None, compare: str | Path | Detector | None = None,
                   report: bool = True, target_precision: float = 0.9, n_boot: int = 1000,
-                  seed: int = 0) -> dict:
-    """Evaluate one model on DATA for RISK; writes OUT/metrics.json (and OUT/report.html) and
-    returns {RISK: metrics}. Robustness and comparison go under the risk's `robustness` and
-    `compare` keys."""
+                  seed: int = 0, by: str | None = None, predictions: str | Path | None = None,
+                  root=None) -> dict:
+    """Evaluate one model on DATA for RISK (or every risk DATA labels, `risk` = "all"); writes
+    OUT/metrics.json (and OUT/report.html) and returns {RISK: metrics}. Robustness and comparison
+    go under each risk's `robustness` and `compare` keys, metrics per value of column `by` under
+    `by`, flags pooled over risks under "all_risks"; `predictions` gets every row's scores."""
     det = model if isinstance(model, Detector) else Detector.from_pretrained(model)
-    check_risk(risk, det.labels)
+    if risk != ALL:
+        check_risk(risk, det.labels)
     kinds = perturb_kinds(perturb)
     other = None
     if compare is not None:
         other = compare if isinstance(compare, Detector) else Detector.from_pretrained(compare)
-        check_risk(risk, other.labels)
-    texts, y = load_labeled(data)
+        if risk != ALL:
+            check_risk(risk, other.labels)
+    ld = load_eval_data(data, risk, det.labels, root)
+    if by is not None and by not in ld.columns:
+        raise ValueError(f"--by {by}: {data} has no column {by!r}; columns: {', '.join(ld.columns) or 'none'}")
     name = str(model) if not isinstance(model, Detector) else det.model_id
-    ev = evaluate_set(det, Path(data).name, texts, y, risk, name, n_boot, target_precision, seed=seed)
-    if kinds:
-        ev.metrics["robustness"] = robustness(det, texts, ev.y, risk, kinds, ev.p, seed)
-    if other is not None:
-        ev.metrics["compare"] = compare_models(ev, other, str(compare) if not isinstance(compare, Detector)
-                                               else other.model_id, n_boot, seed)
-    metrics = {risk: ev.metrics}
+    metrics, evs = {}, []
+    for r in ld.labels:
+        keep = ld.annotated(r)
+        texts = [t for t, k in zip(ld.texts, keep) if k]
+        ev = evaluate_set(det, Path(str(data)).name, texts, ld.labels[r][keep], r, name, n_boot, target_precision,
+                          seed=seed)
+        if kinds:
+            ev.metrics["robustness"] = robustness(det, texts, ev.y, r, kinds, ev.p, seed)
+        if other is not None:
+            ev.metrics["compare"] = compare_models(ev, other, str(compare) if not isinstance(compare, Detector)
+                                                   else other.model_id, n_boot, seed)
+        if by is not None:
+            ev.metrics["by"] = slice_metrics(ev.y, ev.p, ev.threshold, [v for v, k in zip(ld.columns[by], keep) if k])
+        metrics[r] = ev.metrics
+        evs.append(ev)
+    if len(evs) > 1 and all(len(ev.y) == len(ld.texts) for ev in evs):
+        metrics["all_risks"] = pooled_flags(evs, n_boot, seed)
+    if predictions is not None:
+        write_predictions(Path(predictions), det, ld, {ev.risk: ev.p for ev in evs}, by)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(_jsonable(metrics), indent=2, ensure_ascii=False), encoding="utf-8")
     if report:
         from training.report import write_report
-        write_report(out / "report.html", [ev], title=f"Jingwang evaluation: {name}",
+        write_report(out / "report.html", evs, title=f"Jingwang evaluation: {name}",
                      meta={"model": name, "data": str(data), "risk": risk, "bootstrap resamples": n_boot})
     return metrics
+
+
+SLICE_KEYS = ("n", "positives", "flags", "precision", "recall", "f1", "macro_f1", "flag_rate", "false_flags_per_1000")
+
+
+def slice_metrics(y: np.ndarray, p: np.ndarray, threshold: float, values: list) -> dict[str, dict]:
+    """Metrics of each slice (rows sharing a value of the --by column), largest slice first."""
+    values = np.array(["" if v is None else str(v) for v in values], dtype=object)
+    out = {}
+    for v in sorted(set(values), key=lambda v: (-int((values == v).sum()), v)):
+        m = values == v
+        bm = binary_metrics(y[m], p[m], threshold)
+        out[v] = {k: bm[k] for k in SLICE_KEYS}
+    return out
+
+
+def pooled_flags(evs: list[Evaluation], n_boot: int = 1000, seed: int = 0) -> dict:
+    """Every risk's flags on the same posts counted together: how many flags a reviewer gets, how
+    many are right, false flags per 1,000 posts, with 95% bootstrap intervals over posts."""
+    flags = np.stack([ev.p >= ev.threshold for ev in evs], 1)
+    right = np.stack([(ev.p >= ev.threshold) & (ev.y == 1) for ev in evs], 1)
+    pos = np.stack([ev.y == 1 for ev in evs], 1)
+
+    def stats(idx) -> dict:
+        f, r, n = flags[idx].sum(), right[idx].sum(), len(idx)
+        return {"precision": float(r / f) if f else 0.0, "recall": float(r / pos[idx].sum()) if pos[idx].sum() else 0.0,
+                "false_flags_per_1000": float(1000 * (f - r) / n), "flagged_posts": float(flags[idx].any(1).mean())}
+    full = stats(np.arange(len(flags)))
+    draws = [stats(i) for i in bootstrap_samples(len(flags), n_boot, seed)] if n_boot > 0 else []
+    return {"n": int(len(flags)), "flags": int(flags.sum()), "correct_flags": int(right.sum()), **full,
+            "ci": {k: percentile_ci(np.array([d[k] for d in draws])) for k in full} if draws else {}}
+
+
+def write_predictions(path: Path, det: Detector, ld, proba: dict[str, np.ndarray], by: str | None) -> None:
+    """One JSON line per row: id, text, labels, scores, flags (and the --by column)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    index = {r: np.flatnonzero(ld.annotated(r)) for r in proba}
+    pos = {r: {int(i): k for k, i in enumerate(idx)} for r, idx in index.items()}
+    with open(path, "w", encoding="utf-8") as f:
+        for i, (rid, text) in enumerate(zip(ld.ids, ld.texts)):
+            scores = {r: round(float(p[pos[r][i]]), 4) for r, p in proba.items() if i in pos[r]}
+            row = {"id": rid, "text": text,
+                   "labels": {r: int(ld.labels[r][i]) for r in proba if i in pos[r]},
+                   "scores": scores, "flags": [r for r, v in scores.items() if v >= det.thresholds[r]]}
+            if by is not None:
+                row[by] = ld.columns[by][i]
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _jsonable(x):
@@ -217,10 +266,14 @@ def print_metrics(metrics: dict, console: Console | None = None) -> None:
     t.add_column("risk")
     for k in KEYS:
         t.add_column(k, justify="right")
-    for risk, m in metrics.items():
+    risks = {r: m for r, m in metrics.items() if r != "all_risks"}
+    for risk, m in risks.items():
         t.add_row(risk, *[str(m[k]) if k == "n" else _fmt(m[k]) for k in KEYS])
     console.print(t)
-    for risk, m in metrics.items():
+    for risk, m in risks.items():
+        console.print(f"{risk}: {m['flags']} flags, {m['confusion']['tp']} right; flag rate "
+                      f"{100 * m['flag_rate']:.1f}%; {m['false_flags_per_1000']:.1f} false flags per 1,000 posts",
+                      highlight=False)
         if "ece_uncalibrated" in m:
             console.print(f"{risk}: ECE {_fmt(m['ece_uncalibrated'])} uncalibrated -> {_fmt(m['ece'])} "
                           f"calibrated ({m.get('calibration') or 'model calibrator'})", highlight=False)
@@ -228,6 +281,23 @@ def print_metrics(metrics: dict, console: Console | None = None) -> None:
             print_robustness(risk, m["robustness"], console)
         if "compare" in m:
             print_compare(risk, m["compare"], console)
+        if "by" in m:
+            print_slices(risk, m["by"], console)
+    if "all_risks" in metrics:
+        a = metrics["all_risks"]
+        console.print(f"all risks: {a['flags']} flags on {a['n']} posts, {a['correct_flags']} right (precision "
+                      f"{_fmt(a['precision'])}), {a['false_flags_per_1000']:.1f} false flags per 1,000 posts",
+                      highlight=False)
+
+
+def print_slices(risk: str, by: dict, console: Console) -> None:
+    t = Table(title=f"{risk} by slice")
+    t.add_column("slice")
+    for k in SLICE_KEYS:
+        t.add_column(k.replace("_per_1000", "/1000"), justify="right")
+    for v, m in list(by.items())[:30]:
+        t.add_row(v[:30], *[str(m[k]) if isinstance(m[k], int) else _fmt(m[k]) for k in SLICE_KEYS])
+    console.print(t)
 
 
 def print_robustness(risk: str, rob: dict, console: Console) -> None:

@@ -39,6 +39,9 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
         "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
         "ece": ece(y, p),
         "threshold": float(threshold),
+        "positives": int(y.sum()), "flags": int(pred.sum()),
+        "flag_rate": float(pred.mean()) if len(y) else 0.0,
+        "false_flags_per_1000": float(1000 * np.sum(pred & (y == 0)) / len(y)) if len(y) else 0.0,
     }
 
 
@@ -74,7 +77,8 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "f1") -> float:
 
 # --- bootstrap confidence intervals and threshold tables (numpy only, fast enough to resample) ---
 
-CI_KEYS = ("accuracy", "precision", "recall", "f1", "macro_f1", "roc_auc", "pr_auc")
+CI_KEYS = ("accuracy", "precision", "recall", "f1", "macro_f1", "roc_auc", "pr_auc", "flag_rate",
+           "false_flags_per_1000")
 
 
 def _auc_ap(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -112,9 +116,10 @@ def fast_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     tn = float(len(y) - tp - fp - fn)
     f1, f1_neg = f1_from_counts(tp, fp, fn), f1_from_counts(tn, fn, fp)
     auc, ap = _auc_ap(y, p)
-    return {"accuracy": (tp + tn) / max(len(y), 1), "precision": tp / (tp + fp) if tp + fp else 0.0,
+    n = max(len(y), 1)
+    return {"accuracy": (tp + tn) / n, "precision": tp / (tp + fp) if tp + fp else 0.0,
             "recall": tp / (tp + fn) if tp + fn else 0.0, "f1": f1, "macro_f1": (f1 + f1_neg) / 2,
-            "roc_auc": auc, "pr_auc": ap}
+            "roc_auc": auc, "pr_auc": ap, "flag_rate": (tp + fp) / n, "false_flags_per_1000": 1000 * fp / n}
 
 
 def bootstrap_samples(n: int, n_boot: int, seed: int = 0):

@@ -1,0 +1,96 @@
+"""The team's annotated sample of real comments (data/real/labels.jsonl) and the real-comment
+sources built on it: the sample is what training/real_sample.py draws, splits are disjoint, the
+texts join by id, annotated comments never come back as presumed negatives, and evaluation
+slices and pools flags."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from tests.conftest import PROJECT, SHARED
+from training.data import load_source
+from training.evaluate import pooled_flags, slice_metrics, Evaluation
+
+LABELS = PROJECT / "data" / "real" / "labels.jsonl"
+CORPUS = SHARED / "unlabeled_posts" / "chnci_comments.jsonl"
+needs_corpus = pytest.mark.skipif(not CORPUS.is_file(), reason="../shared/datasets is not beside the checkout")
+
+
+def rows():
+    return [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_labels_file_is_complete_and_its_eval_split_fixed():
+    r = rows()
+    assert len(r) >= 1500 and len({x["id"] for x in r}) == len(r)
+    assert Counter(x["split"] for x in r)["eval"] == 1000
+    for x in r:
+        assert all(x[k] in (0, 1) for k in ("rumor", "paid_posting", "harassment")), x["id"]
+        assert "text" not in x  # third-party text stays in ../shared
+        assert (x["subtypes"] != []) == any(x[k] for k in ("rumor", "paid_posting", "harassment")), x["id"]
+    assert all(x["annotators"] >= 2 for x in r if x["split"] == "eval")
+
+
+@needs_corpus
+def test_the_sample_is_what_the_script_draws_random_over_the_file_and_stratified():
+    from training.real_sample import draw
+
+    first = draw(CORPUS, 2000, 1000)
+    assert [(x["id"], x["split"]) for x in first] == [(x["id"], x["split"]) for x in rows()[:2000]]
+    second = draw(CORPUS, 3000, 0, seed=20261205, exclude=frozenset(x["id"] for x in first))
+    assert [x["id"] for x in second] == [x["id"] for x in rows()[2000:5000]]
+    corpus = Counter(json.loads(x)["platform"] for x in CORPUS.read_text(encoding="utf-8").splitlines())
+    sample = Counter(x["platform"] for x in first)
+    for p, n in corpus.items():  # proportional to the file, within one comment of rounding
+        assert abs(sample[p] - 2000 * n / sum(corpus.values())) <= 1
+    incidents = {x["id"].rsplit("-", 1)[0] for x in first}
+    assert len(incidents) >= 50  # not the head of a file ordered by incident
+
+
+@needs_corpus
+def test_real_splits_are_disjoint_and_join_their_texts():
+    parts = {s: load_source("real", s) for s in ("train", "dev", "eval")}
+    ids = [set(d["id"]) for d in parts.values()]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert sum(len(d) for d in parts.values()) == len(rows())
+    text = {json.loads(x)["id"]: json.loads(x)["text"] for x in CORPUS.read_text(encoding="utf-8").splitlines()}
+    ev = parts["eval"]
+    assert all(text[i] == t for i, t in zip(ev["id"], ev["text"]))
+    assert set(ev["platform"]) == {"dy", "wb", "bili", "xhs"}
+    assert all(v in (0, 1) for v in ev["harassment"])
+
+
+@needs_corpus
+def test_presumed_negatives_leave_out_the_annotated_comments_and_harassment():
+    neg = load_source("chnci", "train", limit=3000, seed=3)
+    again = load_source("chnci", "train", limit=3000, seed=3)
+    assert len(neg) == 3000 and list(neg["id"]) == list(again["id"])
+    assert not set(neg["id"]) & {x["id"] for x in rows()}
+    assert set(neg["rumor"]) == {0} and set(neg["paid_posting"]) == {0} and set(neg["harassment"]) == {None}
+    incidents = {i.rsplit("-", 1)[0] for i in neg["id"]}
+    assert len(incidents) >= 50
+
+
+def _ev(y, p, thr, risk):
+    y, p = np.array(y), np.array(p, float)
+    return Evaluation("x", risk, "m", [""] * len(y), y, p, thr, {})
+
+
+def test_pooled_flags_count_every_risks_flags_on_the_same_posts():
+    a = _ev([1, 0, 0, 0], [0.9, 0.8, 0.1, 0.1], 0.5, "rumor")       # 2 flags, 1 right
+    b = _ev([0, 0, 1, 0], [0.1, 0.9, 0.9, 0.1], 0.5, "harassment")  # 2 flags, 1 right
+    m = pooled_flags([a, b], n_boot=50)
+    assert (m["flags"], m["correct_flags"], m["precision"]) == (4, 2, 0.5)
+    assert m["false_flags_per_1000"] == 500.0 and m["flagged_posts"] == 0.75
+    assert m["ci"]["precision"][0] <= 0.5 <= m["ci"]["precision"][1]
+
+
+def test_slice_metrics_split_rows_by_column_value():
+    out = slice_metrics(np.array([1, 0, 1, 0, 0]), np.array([0.9, 0.9, 0.1, 0.1, 0.1]), 0.5,
+                        ["dy", "dy", "wb", "wb", "wb"])
+    assert list(out) == ["wb", "dy"]  # largest slice first
+    assert out["dy"]["precision"] == 0.5 and out["dy"]["flags"] == 2 and out["wb"]["recall"] == 0.0
+    assert out["wb"]["false_flags_per_1000"] == 0.0 and out["dy"]["false_flags_per_1000"] == 500.0
