@@ -88,7 +88,7 @@ class Cascade:
         cleaned = self.first.clean(texts)
         if not cleaned:
             return []
-        p = self.first.scorer.predict_proba(cleaned)
+        p = self.first.proba(cleaned)
         routed = self.route(p)
         out = [None if routed[i] else self.first._result(cleaned[i], p[i], evidence, k) for i in range(len(texts))]
         idx = np.flatnonzero(routed)

@@ -9,6 +9,7 @@ import numpy as np
 
 from detector.cleaning import CleanText, clean
 from detector.contacts import extract_contacts
+from detector.content import content_mask
 from detector.flagging import flags_for, priority
 
 CONFIG = "config.json"
@@ -56,6 +57,8 @@ class Detector:
         self.thresholds = {r: float(thresholds[r]) for r in self.labels}
         self.config = dict(config or {})
         self.evasion = bool(self.config.get("cleaning", {}).get("evasion", True))
+        # posts without words are never flagged for rumor/harassment (detector/content.py)
+        self.content_gate = bool(self.config.get("content_gate", True))
 
     @property
     def model_id(self) -> str:
@@ -101,14 +104,21 @@ class Detector:
         cleaned = self.clean(texts)
         if not cleaned:
             return np.zeros((0, len(self.labels)), np.float32)
-        return self.scorer.predict_proba(cleaned)
+        return self.proba(cleaned)
+
+    def proba(self, cleaned: list[CleanText]) -> np.ndarray:
+        """The scorer's probabilities of cleaned texts, with the content gate applied."""
+        p = self.scorer.predict_proba(cleaned)
+        if self.content_gate:
+            p = p * content_mask([c.text for c in cleaned], self.labels)
+        return p
 
     def score(self, texts: Iterable[str], evidence: bool = True, k: int = 5) -> list[dict]:
         """One result per text: scores, flags, priority, evidence (spans in the original text), model."""
         cleaned = self.clean(texts)
         if not cleaned:
             return []
-        proba = self.scorer.predict_proba(cleaned)
+        proba = self.proba(cleaned)
         return [self._result(ct, row, evidence, k) for ct, row in zip(cleaned, proba)]
 
     def _result(self, ct: CleanText, row: np.ndarray, evidence: bool, k: int) -> dict:

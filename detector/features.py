@@ -21,6 +21,18 @@ from detector.phonetic import phonetic_ngrams
 from detector.segment import Segmenter
 
 Span = tuple[int, int]
+# Atoms: the cleaner's placeholders ([URL], [AT]) and bracketed emoji codes ([捂脸], [doge],
+# [哭惹R]). Each is one feature (`a:[AT]`); no n-gram of any view crosses or cuts one.
+ATOM_RE = re.compile(r"\[[^\[\]\s]{1,10}\]")
+_WORD_RUN = re.compile(r"[^\W\d_]+")  # letters and CJK characters (no digits, no punctuation)
+_DIGIT_RUN = re.compile(r"\d+")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _digit_class(n: int) -> str:
+    return "1-2" if n <= 2 else "3-4" if n <= 4 else "5-8" if n <= 8 else "9-11" if n <= 11 else "12+"
+
+
 _KEEP_RUN = re.compile(r"[^\s\-*./|丨~_·•+=^\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]+")
 
 
@@ -64,7 +76,9 @@ class FeaturizerConfig:
     n_features: int = 2**20
     sublinear_tf: bool = True
     max_chars: int = 2000  # longer texts are scored on their first max_chars cleaned characters
-    extra: tuple[str, ...] = ()  # "lexicon" (paid-posting intents), "contacts" (phone, QQ, WeChat, URL)
+    # "lexicon" (paid-posting intents, `lex:`), "harassment_lexicon" (insults, slurs, threats,
+    # doxxing, `hlex:`), "contacts" (phone, QQ, WeChat, URL)
+    extra: tuple[str, ...] = ()
     # n-grams over the text without whitespace, emoji and separator symbols, so 你-就-是 and
     # 你🔥就是 give the n-grams of 你就是 (evasions the cleaner leaves alone to keep ordinary text)
     skeleton: bool = False
@@ -72,6 +86,13 @@ class FeaturizerConfig:
     # so 傻逼 / sha逼 / 沙比 share features; 0 = off
     pinyin_ngram_min: int = 1
     pinyin_ngram_max: int = 0
+    # placeholders and emoji codes as atoms (ATOM_RE) instead of characters; models trained
+    # before this setting existed keep their features (False)
+    atomic_placeholders: bool = False
+    # n-grams of words only: character n-grams within runs of letters and CJK characters, word
+    # n-grams of words with a letter or character; punctuation gives no feature and a digit run
+    # one shape feature (`d:<length class>`), so "!!!" and masked-digit traces are not cues
+    text_only: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,22 +101,25 @@ class FeaturizerConfig:
     def from_dict(cls, d: dict) -> "FeaturizerConfig":
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         if "extra" in d:
-            unknown = set(d["extra"]) - {"lexicon", "contacts"}
+            unknown = set(d["extra"]) - set(EXTRA_KINDS)
             if unknown:
-                raise ValueError(f"featurizer.extra: unknown {sorted(unknown)}; known: lexicon, contacts")
+                raise ValueError(f"featurizer.extra: unknown {sorted(unknown)}; known: {', '.join(EXTRA_KINDS)}")
             d["extra"] = tuple(d["extra"])
         return cls(**d)
 
 
-def lexicon_features(lexicon):
-    """Paid-posting lexicon hits as features: `lex:<category>` and `lex:<category>:strong`
+EXTRA_KINDS = ("lexicon", "harassment_lexicon", "contacts")
+
+
+def lexicon_features(lexicon, prefix: str = "lex"):
+    """Lexicon hits as features: `<prefix>:<category>` and `<prefix>:<category>:strong`
     (weight >= 0.6), each with the span of the hit."""
     def extra(text: str) -> list[tuple[str, int, int]]:
         out = []
         for h in lexicon.match(text):
-            out.append((f"lex:{h.category}", h.start, h.end))
+            out.append((f"{prefix}:{h.category}", h.start, h.end))
             if h.weight >= 0.6:
-                out.append((f"lex:{h.category}:strong", h.start, h.end))
+                out.append((f"{prefix}:{h.category}:strong", h.start, h.end))
         return out
     return extra
 
@@ -135,6 +159,24 @@ class Featurizer:
         """All features of a cleaned text, each with its [start, end) span in that text."""
         c = self.config
         text = text[: c.max_chars]
+        if c.atomic_placeholders and "[" in text:
+            out, pos = [], 0
+            for m in ATOM_RE.finditer(text):
+                out.extend(self._views(text[pos:m.start()], pos))
+                out.append(("a:" + m.group(), m.start(), m.end()))
+                pos = m.end()
+            out.extend(self._views(text[pos:], pos))
+        else:
+            out = self._views(text, 0)
+        if self.extra is not None:
+            out.extend(self.extra(text))
+        return out
+
+    def _views(self, text: str, offset: int) -> list[tuple[str, int, int]]:
+        """Character, word and phonetic n-grams of a text without atoms, spans shifted by `offset`."""
+        if not text:
+            return []
+        c = self.config
         base, index = skeleton(text) if c.skeleton else (text, None)
         out = self._ngrams(base)
         if c.pinyin_ngram_max > 0:
@@ -142,18 +184,36 @@ class Featurizer:
         if index is not None:  # spans in the skeleton -> spans in the cleaned text
             out = [(f, index[s], index[e - 1] + 1) for f, s, e in out]
             out.extend(dropped_symbols(text, index))
-        if self.extra is not None:
-            out.extend(self.extra(text))
+        if offset:
+            out = [(f, s + offset, e + offset) for f, s, e in out]
         return out
 
     def _ngrams(self, text: str) -> list[tuple[str, int, int]]:
         c = self.config
+        if c.text_only:
+            return self._text_ngrams(text)
         out: list[tuple[str, int, int]] = []
         n = len(text)
         for k in range(c.char_ngram_min, c.char_ngram_max + 1):
             out.extend(("c:" + text[i:i + k], i, i + k) for i in range(n - k + 1)
                        if not text[i:i + k].isspace())
         words = self.segmenter.cut_spans(text)
+        for k in range(c.word_ngram_min, c.word_ngram_max + 1):
+            for i in range(len(words) - k + 1):
+                grp = words[i:i + k]
+                out.append(("w:" + " ".join(w for w, _, _ in grp), grp[0][1], grp[-1][2]))
+        return out
+
+    def _text_ngrams(self, text: str) -> list[tuple[str, int, int]]:
+        """The `text_only` n-grams (see FeaturizerConfig)."""
+        c = self.config
+        out: list[tuple[str, int, int]] = []
+        for m in _WORD_RUN.finditer(text):
+            run, a = m.group(), m.start()
+            for k in range(c.char_ngram_min, c.char_ngram_max + 1):
+                out.extend(("c:" + run[i:i + k], a + i, a + i + k) for i in range(len(run) - k + 1))
+        out.extend((f"d:{_digit_class(m.end() - m.start())}", m.start(), m.end()) for m in _DIGIT_RUN.finditer(text))
+        words = [w for w in self.segmenter.cut_spans(text) if _HAS_LETTER.search(w[0])]
         for k in range(c.word_ngram_min, c.word_ngram_max + 1):
             for i in range(len(words) - k + 1):
                 grp = words[i:i + k]

@@ -55,7 +55,12 @@ def logits_and_gates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | N
     scorer = det.scorer
     if not hasattr(scorer, "logits_and_gates"):
         return None
-    return scorer.logits_and_gates(scorer.featurizer.transform(t.text for t in det.clean(texts)))
+    cleaned = det.clean(texts)
+    z, g = scorer.logits_and_gates(scorer.featurizer.transform(t.text for t in cleaned))
+    if det.content_gate:  # as Detector.proba: posts without words are ruled out
+        from detector.content import content_mask
+        g = g * content_mask([c.text for c in cleaned], det.labels)
+    return z, g
 
 
 def uncalibrated_proba(det, texts: list[str], risk: str) -> np.ndarray | None:

@@ -44,8 +44,8 @@ class SourceSpec:
     path: str = ""  # a folder given directly (team data under data/), instead of root/local
     # Team labels kept apart from third-party text: a JSONL under the project with `id`, `split`
     # and a 0/1 column per risk; texts are joined by id from the source file. `label_splits`
-    # maps each split name to [labels-file split, lo, hi]: the rows of that labels split whose
-    # hash_unit(id) lies in [lo, hi).
+    # maps each split name to [labels-file split, lo, hi] (or a list of them): the rows of that
+    # labels split whose hash_unit(id) lies in [lo, hi).
     labels_path: str = ""
     label_splits: dict[str, list] = field(default_factory=dict)
     # Unlabeled rows taken as negatives for these risks (real comments are overwhelmingly not
@@ -129,8 +129,10 @@ def _labeled_rows(spec: SourceSpec, split: str, root: Path | None) -> tuple[list
     """Team-labeled rows of one split joined with their texts (by id) from the source file."""
     if split not in spec.label_splits:
         raise ValueError(f"dataset {spec.name!r} has no split {split!r}; splits: {spec.split_names()}")
-    want, lo, hi = spec.label_splits[split]
-    labels = {r["id"]: r for r in team_labels(spec) if r["split"] == want and lo <= hash_unit(r["id"]) < hi}
+    ranges = spec.label_splits[split]
+    ranges = ranges if isinstance(ranges[0], list) else [ranges]
+    labels = {r["id"]: r for r in team_labels(spec)
+              if any(r["split"] == want and lo <= hash_unit(r["id"]) < hi for want, lo, hi in ranges)}
     file = spec.folder(root) / next(iter(spec.splits.values()))
     texts = {}
     for r in read_jsonl_checked(file):

@@ -11,13 +11,14 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from detector.cleaning import clean
+from detector.content import content_mask
 from detector.detector import Detector
 from detector.features import Featurizer, FeaturizerConfig
 from detector.risks import RISKS
-from detector.scorers.fast import FastScorer, extra_features
+from detector.scorers.fast import LEXICONS, FastScorer, extra_features
 from detector.segment import DEFAULT_USERDICT, Segmenter
 
-DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "detector" / "resources" / "paid_posting_lexicon.toml"
+RESOURCES = Path(__file__).resolve().parent.parent / "detector" / "resources"
 from training.calibrate import fit_calibrator
 from training.config import library_versions
 from training.data import load_source, load_specs, source_sha256
@@ -32,21 +33,31 @@ class Split:
     source: np.ndarray
 
 
-def load_split(sources: list[str], split: str, labels: list[str], evasion: bool, root=None) -> Split:
+def load_split(sources: list[str], split: str, labels: list[str], evasion: bool, root=None,
+               limits: dict | None = None, seed: int = 0) -> Split:
+    """Cleaned texts and labels of one split of every source; `limits` caps a source's rows (a
+    random sample, fixed seed); a source without this split contributes nothing when it is
+    has none."""
     specs = load_specs()
     texts, ys, srcs = [], [], []
     for name in sources:
-        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels))
+        if name in specs and split not in specs[name].split_names():
+            continue  # e.g. the team's real comments have no "test" split: their eval is reported apart
+        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels),
+                         limit=int((limits or {}).get(name, 0)), seed=seed)
         texts.extend(clean(t, evasion=evasion).text for t in ds["text"])
         ys.append(np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float).T)
         srcs.extend([name] * len(ds))
     return Split(texts, np.concatenate(ys) if ys else np.zeros((0, len(labels))), np.array(srcs))
 
 
-def risk_weights(y: np.ndarray, cross_weight: float) -> tuple[np.ndarray, np.ndarray]:
+def risk_weights(y: np.ndarray, cross_weight: float, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows used for one risk and their weights: annotated rows class-balanced (each class
     totals half the annotated count); rows of other sources are negatives whose weights
-    together total `cross_weight` times the risk's own negative class (0 drops them)."""
+    together total `cross_weight` times the risk's own negative class (0 drops them). Rows
+    where `drop` is True take no part."""
+    if drop is not None and drop.any():
+        y = np.where(drop, np.nan, y)
     own = ~np.isnan(y)
     n_pos, n_neg, n_cross = (y[own] == 1).sum(), (y[own] == 0).sum(), (~own).sum()
     w_pos = len(y[own]) / (2 * max(n_pos, 1))
@@ -54,6 +65,8 @@ def risk_weights(y: np.ndarray, cross_weight: float) -> tuple[np.ndarray, np.nda
     w_cross = cross_weight * w_neg * n_neg / max(n_cross, 1)
     target = np.where(own, np.nan_to_num(y), 0.0)
     weight = np.where(own, np.where(target == 1, w_pos, w_neg), w_cross)
+    if drop is not None:
+        weight = np.where(drop, 0.0, weight)
     keep = weight > 0
     return target[keep].astype(int), weight, keep
 
@@ -69,11 +82,11 @@ def nb_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
 
 
 def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, risk: str = "",
-             row_scale: np.ndarray | None = None) -> LogisticRegression:
+             row_scale: np.ndarray | None = None, drop: np.ndarray | None = None) -> LogisticRegression:
     """Weighted logistic regression of one risk. With `nb_scale` = b > 0 every feature column is
     multiplied by |NB log-count ratio|^b before fitting (NB-LR); the scaling is folded into
     `coef_` afterwards, so the returned model scores the unscaled features."""
-    target, weight, keep = risk_weights(y, cross_weight)
+    target, weight, keep = risk_weights(y, cross_weight, drop)
     if row_scale is not None:
         weight = weight * row_scale
     clf = LogisticRegression(C=per_risk(clf_cfg.get("C"), risk, 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
@@ -81,7 +94,7 @@ def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, ri
     beta = per_risk(clf_cfg.get("nb_scale"), risk, 0.0)
     if beta <= 0:
         return clf.fit(X[keep], target, sample_weight=weight[keep])
-    d = np.abs(nb_ratio(X, y)) ** beta
+    d = np.abs(nb_ratio(X, y if drop is None else np.where(drop, np.nan, y))) ** beta
     clf.fit((X[keep] @ sp.diags(d)).tocsr(), target, sample_weight=weight[keep])
     clf.coef_ = clf.coef_ * d[None, :]
     return clf
@@ -102,6 +115,16 @@ def by_source(y: np.ndarray, p: np.ndarray, src: np.ndarray, thresholds: dict, l
     return out
 
 
+def per_risk_value(value, risk: str, default):
+    """A setting given once or per risk, not converted."""
+    return value.get(risk, default) if isinstance(value, dict) else (default if value is None else value)
+
+
+def risk_sources(value, risk: str) -> list[str] | None:
+    """Sources named once (a list) or per risk ({rumor = [...]}); None = every source."""
+    return list(per_risk_value(value, risk, None) or []) or None
+
+
 def per_risk(value, risk: str, default: float) -> float:
     """A hyperparameter given once or per risk ({rumor = 32.0, ...})."""
     return float(value.get(risk, default) if isinstance(value, dict) else (default if value is None else value))
@@ -117,32 +140,50 @@ def fit_gate(X, y: np.ndarray, clf_cfg: dict, seed: int, saturation: float) -> t
 
 
 def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int) -> dict:
-    """Classifier, optional gate, calibrator, threshold and metrics of one risk."""
+    """Classifier, optional gate, calibrator, threshold and metrics of one risk. The calibrator is
+    fitted on the dev rows of `calibration.sources` and the threshold chosen on the dev rows of
+    `thresholds.sources` (default: every source annotating the risk), so both can be set on the
+    data the model will meet (the team's real comments) rather than on benchmark dev sets."""
     data, clf_cfg = recipe["data"], recipe.get("classifier", {})
     y = splits["train"].y[:, j]
     if np.isnan(y).all():
         raise ValueError(f"no training source annotates risk {risk!r}; sources: {data['sources']}")
-    scale = np.array([float(data.get("source_weight", {}).get(src, 1.0)) for src in splits["train"].source])
-    clf = fit_risk(X["train"], y, clf_cfg, per_risk(data.get("cross_negative_weight"), risk, 0.0), seed, risk, scale)
+    src_train = splits["train"].source
+    scale = np.array([float(data.get("source_weight", {}).get(src, 1.0)) for src in src_train])
+    dropped = [s for s, risks in data.get("mask", {}).items() if risk in risks]
+    drop = np.isin(src_train, dropped) if dropped else None
+    clf = fit_risk(X["train"], y, clf_cfg, per_risk(data.get("cross_negative_weight"), risk, 0.0), seed, risk,
+                   scale, drop)
     gate = (fit_gate(X["train"], y, clf_cfg, seed, float(data.get("gate_saturation", 1.0)))
             if risk in data.get("domain_gate", []) else None)
+    content = recipe.get("content_gate", True)
 
-    def proba(split: str, cal) -> tuple[np.ndarray, np.ndarray]:
-        m = ~np.isnan(splits[split].y[:, j])
+    def proba(split: str, cal, sources: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sp_ = splits[split]
+        m = ~np.isnan(sp_.y[:, j])
+        if sources:
+            m &= np.isin(sp_.source, sources)
         z = clf.decision_function(X[split][m])
-        p = cal(z) if cal is not None else None
-        if p is not None and gate is not None:
+        if cal is None:
+            return z, sp_.y[m, j], sp_.source[m]
+        p = cal(z)
+        if gate is not None:
             p = p * np.minimum(1.0, 1 / (1 + np.exp(-(X[split][m] @ gate[0] + gate[1]))) / gate[2])
-        return (z if p is None else p), splits[split].y[m, j]
+        if content:
+            p = p * content_mask([t for t, k in zip(sp_.texts, m) if k], [risk])[:, 0]
+        return p, sp_.y[m, j], sp_.source[m]
 
-    z_dev, y_dev = proba("dev", None)
-    cal = fit_calibrator(z_dev, y_dev, recipe.get("calibration", {}).get("method", "sigmoid"))
-    p_dev, _ = proba("dev", cal)
-    thr = choose_threshold(y_dev, p_dev, recipe.get("thresholds", {}).get("rule", "f1"))
-    p_test, y_test = proba("test", cal)
-    src = splits["test"].source[~np.isnan(splits["test"].y[:, j])]
-    return {"test_by_source": source_metrics(y_test, p_test, src, thr), "coef": clf.coef_[0], "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
-            "dev": binary_metrics(y_dev, p_dev, thr), "test": binary_metrics(y_test, p_test, thr)}
+    cal_cfg, thr_cfg = recipe.get("calibration", {}), recipe.get("thresholds", {})
+    z_cal, y_cal, _ = proba("dev", None, risk_sources(cal_cfg.get("sources"), risk))
+    cal = fit_calibrator(z_cal, y_cal, cal_cfg.get("method", "sigmoid"))
+    p_thr, y_thr, _ = proba("dev", cal, risk_sources(thr_cfg.get("sources"), risk))
+    thr = choose_threshold(y_thr, p_thr, str(per_risk_value(thr_cfg.get("rule"), risk, "f1")))
+    p_dev, y_dev, src_dev = proba("dev", cal)
+    p_test, y_test, src = proba("test", cal)
+    return {"test_by_source": source_metrics(y_test, p_test, src, thr), "coef": clf.coef_[0],
+            "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
+            "dev": binary_metrics(y_dev, p_dev, thr), "dev_by_source": source_metrics(y_dev, p_dev, src_dev, thr),
+            "test": binary_metrics(y_test, p_test, thr)}
 
 
 def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict[str, Split] | None = None,
@@ -155,13 +196,14 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict
     evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
     seed = int(recipe["model"].get("seed", 13))
     if splits is None:
-        splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root)
+        splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root, data.get("limit"), seed)
                   for k in ("train", "dev", "test")}
     log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
     userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
     fcfg = FeaturizerConfig.from_dict(recipe.get("featurizer", {}))
-    lexicon = Path(recipe.get("lexicon", {}).get("path", DEFAULT_LEXICON)) if "lexicon" in fcfg.extra else None
-    feat = Featurizer(fcfg, Segmenter(userdict if userdict.is_file() else None), extra=extra_features(fcfg, lexicon))
+    lexicons = {kind: Path(recipe.get(kind, {}).get("path", RESOURCES / LEXICONS[kind][0]))
+                for kind in LEXICONS if kind in fcfg.extra}
+    feat = Featurizer(fcfg, Segmenter(userdict if userdict.is_file() else None), extra=extra_features(fcfg, lexicons))
     feat.fit(splits["train"].texts)
     X = {k: feat.transform(s.texts) for k, s in splits.items()}
     log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
@@ -172,9 +214,10 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict
             f"{parts[risk]['test']['macro_f1']:.4f}  threshold {parts[risk]['threshold']:.3f} ({time.time() - t0:.0f}s)")
     scorer = FastScorer(labels, feat, np.stack([parts[r]["coef"] for r in labels]),
                         np.array([parts[r]["intercept"] for r in labels]), [parts[r]["cal"] for r in labels],
-                        {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None}, lexicon_path=lexicon)
+                        {r: parts[r]["gate"] for r in labels if parts[r]["gate"] is not None}, lexicon_paths=lexicons)
     metrics = {split: {r: parts[r][split] for r in labels} for split in ("dev", "test")}
     metrics["test_by_source"] = {r: parts[r]["test_by_source"] for r in labels}
+    metrics["dev_by_source"] = {r: parts[r]["dev_by_source"] for r in labels}
     config = model_config(recipe, labels, root, time.time() - t0) | (extra_config or {})
     det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, config)
     det.save_pretrained(out, metrics=metrics)
@@ -189,6 +232,7 @@ def model_config(recipe: dict, labels: list[str], root, seconds: float) -> dict:
     return {"name": m.get("name", "default"), "version": str(m.get("version", "1")), "labels": labels,
             "recipe": recipe, "data_sha256": data_sha, "library_versions": library_versions(),
             "cleaning": {"evasion": bool(recipe.get("cleaning", {}).get("evasion", True))},
+            "content_gate": bool(recipe.get("content_gate", True)),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "train_seconds": round(seconds, 1)}
 
 

@@ -18,6 +18,8 @@ from detector.segment import Segmenter
 WEIGHTS = "fast.safetensors"
 USERDICT = "userdict.txt"
 LEXICON = "paid_posting_lexicon.toml"
+# featurizer.extra kind -> (file name in a model folder, feature prefix)
+LEXICONS = {"lexicon": (LEXICON, "lex"), "harassment_lexicon": ("harassment_lexicon.toml", "hlex")}
 
 
 class FastScorer:
@@ -26,7 +28,7 @@ class FastScorer:
     def __init__(self, labels: list[str], featurizer: Featurizer, coef: np.ndarray,
                  intercept: np.ndarray, calibrators: list[Calibrator],
                  gates: dict[str, tuple[np.ndarray, float, float]] | None = None,
-                 lexicon_path: Path | None = None):
+                 lexicon_paths: dict[str, Path] | None = None):
         self.labels = list(labels)
         self.featurizer = featurizer
         self.coef_ = np.asarray(coef, np.float32)          # (n_labels, n_features)
@@ -35,7 +37,7 @@ class FastScorer:
         # label -> (coef, intercept, saturation) of a domain gate: the risk's probability is
         # multiplied by min(1, P(text is of the kind the risk's sources cover) / saturation)
         self.gates_ = dict(gates or {})
-        self.lexicon_path = lexicon_path  # the lexicon file its "lexicon" features came from
+        self.lexicon_paths = dict(lexicon_paths or {})  # extra kind -> the lexicon file its features came from
 
     def decision_function(self, texts: list[CleanText]) -> np.ndarray:
         return self._logits(self.featurizer.transform(t.text for t in texts))
@@ -53,12 +55,9 @@ class FastScorer:
         return z, g
 
     def calibrated(self, z: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """Probabilities from `logits_and_gates`: each label's calibrator, times its gate."""
-        p = np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1)
-        for label in self.gates_:
-            j = self.labels.index(label)
-            p[:, j] *= g[:, j]
-        return p
+        """Probabilities from `logits_and_gates`: each label's calibrator, times its gate factor
+        (1 for labels without a gate)."""
+        return np.stack([cal(z[:, j]) for j, cal in enumerate(self.calibrators_)], axis=1) * g
 
     def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
         return self.calibrated(*self.logits_and_gates(self.featurizer.transform(t.text for t in texts)))
@@ -96,14 +95,16 @@ class FastScorer:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path / WEIGHTS))
         if self.featurizer.segmenter.userdict is not None:
             (path / USERDICT).write_bytes(self.featurizer.segmenter.userdict.read_bytes())
-        if self.lexicon_path is not None and Path(self.lexicon_path).resolve() != (path / LEXICON).resolve():
-            (path / LEXICON).write_bytes(Path(self.lexicon_path).read_bytes())
+        for kind, src in self.lexicon_paths.items():
+            dest = path / LEXICONS[kind][0]
+            if Path(src).resolve() != dest.resolve():
+                dest.write_bytes(Path(src).read_bytes())
         return {
             "featurizer": self.featurizer.config.to_dict(),
             "calibration": {lab: cal.to_json() for lab, cal in zip(self.labels, self.calibrators_)},
             "userdict": USERDICT if self.featurizer.segmenter.userdict is not None else None,
             "gates": sorted(self.gates_),
-            "lexicon": LEXICON if self.lexicon_path is not None else None,
+            **{kind: (LEXICONS[kind][0] if kind in self.lexicon_paths else None) for kind in LEXICONS},
         }
 
     @classmethod
@@ -111,20 +112,25 @@ class FastScorer:
         arrays = load_file(str(path / WEIGHTS))
         userdict = path / config["userdict"] if config.get("userdict") else None
         fcfg = FeaturizerConfig.from_dict(config["featurizer"])
-        lexicon = path / config["lexicon"] if config.get("lexicon") else None
-        feat = Featurizer(fcfg, Segmenter(userdict), extra=extra_features(fcfg, lexicon), idf=arrays["idf"])
+        lexicons = {kind: path / config[kind] for kind in LEXICONS if config.get(kind)}
+        feat = Featurizer(fcfg, Segmenter(userdict), extra=extra_features(fcfg, lexicons), idf=arrays["idf"])
         labels = config["labels"]
         cals = [Calibrator.from_parts(config["calibration"][lab], arrays, f"cal.{lab}") for lab in labels]
         gates = {lab: (arrays[f"gate.{lab}.coef"], *map(float, arrays[f"gate.{lab}.intercept"]))
                  for lab in config.get("gates", [])}
-        return cls(labels, feat, arrays["coef"], arrays["intercept"], cals, gates, lexicon_path=lexicon)
+        return cls(labels, feat, arrays["coef"], arrays["intercept"], cals, gates, lexicon_paths=lexicons)
 
 
-def extra_features(config: FeaturizerConfig, lexicon_path: Path | None):
-    """The extra feature function for the featurizer's `extra` list (lexicon from `lexicon_path`)."""
-    lex = lexicon_features(load_lexicon(lexicon_path)) if "lexicon" in config.extra else None
-    con = contact_features if "contacts" in config.extra else None
-    return combine(lex, con)
+def extra_features(config: FeaturizerConfig, lexicons: dict[str, Path]):
+    """The extra feature function for the featurizer's `extra` list (each lexicon from its file in
+    `lexicons`; a kind without a file loads the packaged table)."""
+    fns = [lexicon_features(load_lexicon(lexicons.get(kind) or _packaged(kind)), LEXICONS[kind][1])
+           for kind in LEXICONS if kind in config.extra]
+    return combine(*fns, contact_features if "contacts" in config.extra else None)
+
+
+def _packaged(kind: str) -> Path:
+    return Path(__file__).resolve().parent.parent / "resources" / LEXICONS[kind][0]
 
 
 def _evidence(text: CleanText, feature: str, contrib: float, spans: list[tuple[int, int]]) -> dict:
