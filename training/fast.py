@@ -22,7 +22,7 @@ RESOURCES = Path(__file__).resolve().parent.parent / "detector" / "resources"
 from training.calibrate import fit_calibrator
 from training.config import library_versions
 from training.data import load_source, load_specs, source_sha256
-from training.metrics import binary_metrics, choose_threshold
+from training.metrics import binary_metrics, choose_threshold, threshold_for_false_flags
 
 
 @dataclass
@@ -178,6 +178,10 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
     cal = fit_calibrator(z_cal, y_cal, cal_cfg.get("method", "sigmoid"))
     p_thr, y_thr, _ = proba("dev", cal, risk_sources(thr_cfg.get("sources"), risk))
     thr = choose_threshold(y_thr, p_thr, str(per_risk_value(thr_cfg.get("rule"), risk, "f1")))
+    budget = per_risk_value(thr_cfg.get("max_false_flags"), risk, None)
+    if budget is not None:  # a review budget on the crawl-like rows: raise the threshold until it holds
+        p_b, y_b, _ = proba("dev", cal, risk_sources(thr_cfg.get("budget_sources"), risk))
+        thr = max(thr, threshold_for_false_flags(y_b, p_b, float(budget)))
     p_dev, y_dev, src_dev = proba("dev", cal)
     p_test, y_test, src = proba("test", cal)
     return {"test_by_source": source_metrics(y_test, p_test, src, thr), "coef": clf.coef_[0],
@@ -186,26 +190,37 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
             "test": binary_metrics(y_test, p_test, thr)}
 
 
-def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict[str, Split] | None = None,
-               extra_config: dict | None = None) -> Detector:
-    """Train from the recipe's sources, or from ready-made `splits` (train/dev/test of cleaned
-    texts, e.g. with reviewed samples added); `extra_config` is merged into config.json."""
-    t0 = time.time()
-    labels = list(recipe.get("model", {}).get("labels", RISKS))
-    data = recipe["data"]
-    evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
-    seed = int(recipe["model"].get("seed", 13))
-    if splits is None:
-        splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root, data.get("limit"), seed)
-                  for k in ("train", "dev", "test")}
-    log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
+def featurize(recipe: dict, splits: dict[str, Split]):
+    """The recipe's featurizer fitted on the train texts, the feature rows of every split, and the
+    lexicon files its features read."""
     userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
     fcfg = FeaturizerConfig.from_dict(recipe.get("featurizer", {}))
     lexicons = {kind: Path(recipe.get(kind, {}).get("path", RESOURCES / LEXICONS[kind][0]))
                 for kind in LEXICONS if kind in fcfg.extra}
     feat = Featurizer(fcfg, Segmenter(userdict if userdict.is_file() else None), extra=extra_features(fcfg, lexicons))
     feat.fit(splits["train"].texts)
-    X = {k: feat.transform(s.texts) for k, s in splits.items()}
+    return feat, {k: feat.transform(s.texts) for k, s in splits.items()}, lexicons
+
+
+def load_splits(recipe: dict, labels: list[str], root=None) -> dict[str, Split]:
+    data = recipe["data"]
+    evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
+    seed = int(recipe["model"].get("seed", 13))
+    return {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root, data.get("limit"), seed)
+            for k in ("train", "dev", "test")}
+
+
+def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict[str, Split] | None = None,
+               extra_config: dict | None = None) -> Detector:
+    """Train from the recipe's sources, or from ready-made `splits` (train/dev/test of cleaned
+    texts, e.g. with reviewed samples added); `extra_config` is merged into config.json."""
+    t0 = time.time()
+    labels = list(recipe.get("model", {}).get("labels", RISKS))
+    seed = int(recipe["model"].get("seed", 13))
+    if splits is None:
+        splits = load_splits(recipe, labels, root)
+    log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
+    feat, X, lexicons = featurize(recipe, splits)
     log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
     parts = {}
     for j, risk in enumerate(labels):

@@ -173,3 +173,15 @@ def threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float) -> dict
     if len(ok) == 0:
         return None
     return at_threshold(y, p, float(ps[last[ok[-1]]]))
+
+
+def threshold_for_false_flags(y: np.ndarray, p: np.ndarray, max_per_1000: float) -> float:
+    """The lowest threshold (a score, or just above the top score) at which the rows (y, p) get at
+    most `max_per_1000` false flags per 1,000 rows."""
+    y, p = np.asarray(y).astype(int), np.asarray(p, float)
+    neg = np.sort(p[y == 0])[::-1]
+    allowed = int(np.floor(max_per_1000 * len(y) / 1000))
+    if allowed >= len(neg):
+        return 0.0
+    # flag p >= t: fewer than allowed+1 negatives may reach t, so t must exceed the (allowed+1)-th highest
+    return float(np.nextafter(neg[allowed], np.inf))

@@ -1,0 +1,71 @@
+"""Sweep one risk's training settings of the fast recipe on fixed features: for each variant,
+refit that risk's head and report, on the dev rows of every source, the threshold-free ranking
+(ROC-AUC, PR-AUC) and precision / recall / false flags per 1,000 at the recipe's threshold rule.
+
+Features are built once (settings under [featurizer] are not swept here: train a model for
+those). Variants are `--set`-style overrides, joined by spaces within one --variant:
+
+    python benchmarks/fast_sweep.py --risk harassment --out results/sweep-harassment.json \
+        --variant "" --variant "data.source_weight.real=3" --variant "classifier.C.harassment=4"
+
+Only dev rows are used (the team's real `eval` split is never read).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def apply(recipe: dict, overrides: str) -> dict:
+    from training.config import apply_overrides
+
+    out = copy.deepcopy(recipe)
+    return apply_overrides(out, [o for o in overrides.split() if o]) if overrides.strip() else out
+
+
+def main() -> None:
+    from training.config import read_toml
+    from training.fast import featurize, load_splits, train_risk
+    from detector.risks import RISKS
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", type=Path, default=Path("configs/fast.toml"))
+    ap.add_argument("--risk", required=True, choices=RISKS)
+    ap.add_argument("--variant", action="append", default=[], help="space-separated key=value overrides")
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args()
+    recipe = read_toml(a.config)
+    labels = list(RISKS)
+    t0 = time.time()
+    splits = load_splits(recipe, labels)
+    _, X, _ = featurize(recipe, splits)
+    print(f"features {X['train'].shape} ({time.time() - t0:.0f}s)", flush=True)
+    j = labels.index(a.risk)
+    rows = []
+    for v in a.variant or [""]:
+        r = apply(recipe, v)
+        part = train_risk(j, a.risk, X, splits, r, int(r["model"].get("seed", 13)))
+        row = {"variant": v or "(recipe)", "threshold": part["threshold"]}
+        for src, m in part["dev_by_source"].items():
+            row[src] = {k: m[k] for k in ("n", "positives", "roc_auc", "pr_auc", "precision", "recall", "macro_f1",
+                                          "false_flags_per_1000")}
+        rows.append(row)
+        cells = "  ".join(f"{s} auc {m['roc_auc']:.3f} ap {m['pr_auc']:.3f} P {m['precision']:.2f} R {m['recall']:.2f} "
+                          f"mF1 {m['macro_f1']:.3f} ff {m['false_flags_per_1000']:.0f}"
+                          for s, m in row.items() if isinstance(m, dict))
+        print(f"{row['variant']:45s} thr {part['threshold']:.3f}  {cells}", flush=True)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
