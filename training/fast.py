@@ -130,9 +130,11 @@ def per_risk(value, risk: str, default: float) -> float:
     return float(value.get(risk, default) if isinstance(value, dict) else (default if value is None else value))
 
 
-def fit_gate(X, y: np.ndarray, clf_cfg: dict, seed: int, saturation: float) -> tuple[np.ndarray, float, float]:
-    """Domain gate for one risk: rows of its own sources (1) against every other row (0), balanced."""
-    own = (~np.isnan(y)).astype(int)
+def fit_gate(X, y: np.ndarray, clf_cfg: dict, seed: int, saturation: float,
+             own: np.ndarray | None = None) -> tuple[np.ndarray, float, float]:
+    """Domain gate for one risk: rows of its own kind (1; default: the rows annotating it) against
+    every other row (0), balanced."""
+    own = (~np.isnan(y) if own is None else own).astype(int)
     clf = LogisticRegression(C=per_risk(clf_cfg.get("gate_C"), "", 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
                              solver=clf_cfg.get("solver", "liblinear"), class_weight="balanced", random_state=seed)
     clf.fit(X, own)
@@ -149,12 +151,15 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
     if np.isnan(y).all():
         raise ValueError(f"no training source annotates risk {risk!r}; sources: {data['sources']}")
     src_train = splits["train"].source
-    scale = np.array([float(data.get("source_weight", {}).get(src, 1.0)) for src in src_train])
+    weights = {src: per_risk(w, risk, 1.0) for src, w in data.get("source_weight", {}).items()}
+    scale = np.array([weights.get(src, 1.0) for src in src_train])
     dropped = [s for s, risks in data.get("mask", {}).items() if risk in risks]
-    drop = np.isin(src_train, dropped) if dropped else None
-    clf = fit_risk(X["train"], y, clf_cfg, per_risk(data.get("cross_negative_weight"), risk, 0.0), seed, risk,
-                   scale, drop)
-    gate = (fit_gate(X["train"], y, clf_cfg, seed, float(data.get("gate_saturation", 1.0)))
+    drop = np.isin(src_train, dropped) if dropped else np.zeros(len(y), bool)
+    cross = per_risk(data.get("cross_negative_weight"), risk, 0.0)
+    clf = fit_risk(X["train"], y, clf_cfg, cross, seed, risk, scale, drop)
+    gate_src = risk_sources(data.get("gate_sources"), risk)
+    gate = (fit_gate(X["train"], y, clf_cfg, seed, float(data.get("gate_saturation", 1.0)),
+                     np.isin(src_train, gate_src) if gate_src else None)
             if risk in data.get("domain_gate", []) else None)
     content = recipe.get("content_gate", True)
 
