@@ -29,10 +29,12 @@ browser: setup
 	fi
 	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install -q $(PLAYWRIGHT)
 
-$(MODEL)/config.json: | setup
-	$(BIN)/jingwang train --config configs/fast.toml --out $(MODEL)
+# models/default is a registry (numbered versions and a `current` link) so that `jingwang retrain
+# --out models/default` and `jingwang models list models/default` work on it from the start
+$(MODEL)/history.jsonl: | setup
+	$(BIN)/jingwang train --config configs/fast.toml --out $(MODEL) --registry
 
-run: setup $(MODEL)/config.json
+run: setup $(MODEL)/history.jsonl
 	@mkdir -p $(OUT)
 	$(BIN)/jingwang score data/samples/posts.jsonl --model $(MODEL) --out $(OUT)/scored.jsonl --flagged $(OUT)/flagged.jsonl
 	@echo "Scored posts: $(OUT)/scored.jsonl   Flagged for review (by priority): $(OUT)/flagged.jsonl"

@@ -90,3 +90,25 @@ def test_models_cli_list_promote_rollback(registry, tmp_path):
     assert r.exit_code == 2 and "no version v0007" in r.output
     r = runner.invoke(app, ["models", "list", str(tmp_path / "nothing")])
     assert r.exit_code == 2 and "no model registry" in r.output
+
+
+def test_train_into_a_registry_adds_a_current_version_that_retrain_and_list_accept(tiny_root, tmp_path, monkeypatch):
+    """What `make run` does: models/default starts as a registry with v0001 current."""
+    from tests.conftest import tiny_recipe
+    from training import train as train_mod
+
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text("[model]\ntype = \"fast\"\n", encoding="utf-8")
+    monkeypatch.setattr(train_mod, "load_recipe", lambda config, overrides=None: tiny_recipe())
+    monkeypatch.setenv("JINGWANG_DATA", str(tiny_root))
+    out = tmp_path / "models" / "default"
+    assert train_mod.train_from_recipe(recipe, out, log=lambda m: None, registry=True) == "v0001"
+    reg = Registry(out)
+    assert reg.current() == "v0001" and Detector.from_pretrained(out).model_id == "tiny@1"
+    assert (out / "history.jsonl").is_file()  # the Makefile's target
+    assert train_mod.train_from_recipe(recipe, out, log=lambda m: None, registry=True) == "v0002"
+    assert Detector.from_pretrained(out).model_id == "tiny@2"
+    r = runner.invoke(app, ["models", "list", str(out)])
+    assert r.exit_code == 0 and "v0002" in r.output
+    with pytest.raises(ValueError, match="plain model folder"):
+        train_mod.train_from_recipe(recipe, out / "v0001", log=lambda m: None, registry=True)

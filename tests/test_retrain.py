@@ -56,14 +56,19 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 def test_reviewed_labels_override_duplicates_go_and_test_texts_are_not_trained(root):
     samples = [ReviewedSample("a", ONLY_TRAIN, lab(), "2026-11-28T01"),               # overrides a base train row
-               ReviewedSample("b", "加微信刷单，日结", lab(p=1), "2026-11-28T01"),
-               ReviewedSample("c", "加薇信刷单，日结", lab(p=1), "2026-11-28T02"),       # same text once cleaned
+               ReviewedSample("b", "加微信刷单，日结", lab(), "2026-11-28T01"),
+               ReviewedSample("b", "加微信刷单，日结", lab(p=1), "2026-11-28T03"),       # b decided again: the latest counts
+               ReviewedSample("b2", "加微信刷单，日结", lab(p=1), "2026-11-28T02"),      # the same post crawled twice
+               ReviewedSample("c", "加薇信刷单，日结", lab(p=1), "2026-11-28T02"),       # another post, equal once cleaned
+               ReviewedSample("m1", "@偏未晚", lab(), "2026-11-28T02"),                  # mention-only posts clean alike
+               ReviewedSample("m2", "@张三", lab(), "2026-11-28T02"),                    # ... and stay apart
                ReviewedSample("d", HARASS[0], lab(h=1), "2026-11-28T01")]             # in the COLD test set: not used
     cfg = load_retrain_config(None, {"reviewed": {"heldout_share": 0.0}})
     splits, train_r, held_r, counts = build_splits(tiny_recipe(), samples, cfg, root, log=lambda m: None)
-    assert counts == {"reviewed": 4, "duplicates_removed": 1, "in_test_sets_not_trained": 1, "heldout": 0, "train": 2,
+    assert counts == {"reviewed": 8, "duplicates_removed": 2, "in_test_sets_not_trained": 1, "heldout": 0, "train": 5,
                       "base_train_rows_overridden": 1, "base_dev_rows_overridden": 0}
-    assert {s.id for s in train_r} == {"a", "c"}  # the latest of b / c
+    assert {s.id for s in train_r} == {"a", "b", "c", "m1", "m2"}
+    assert next(s for s in train_r if s.id == "b").labels == lab(p=1)
     tr = splits["train"]
     rows = [i for i, t in enumerate(tr.texts) if t == ONLY_TRAIN]
     assert len(rows) == 1 and tr.source[rows[0]] == "reviewed" and tr.y[rows[0]].tolist() == [0, 0, 0]
@@ -115,7 +120,8 @@ def test_retrain_promotes_a_challenger_that_is_not_worse(root, tiny_model, tmp_p
     sets = {(r["risk"], r["set"]) for r in report["comparison"]}
     assert sets == {("harassment", "cold"), ("rumor", "weibo21"), ("paid_posting", "sms_spam"),
                     ("harassment", "reviewed-heldout"), ("rumor", "reviewed-heldout"),
-                    ("paid_posting", "reviewed-heldout")}
+                    ("paid_posting", "reviewed-heldout"),  # and the crawl: here the reviewed posts themselves
+                    ("harassment", "crawl (8 posts)"), ("rumor", "crawl (8 posts)"), ("paid_posting", "crawl (8 posts)")}
     assert len(report["heldout_ids"]) == res.counts["heldout"]
     assert [e["to"] for e in reg.history()] == ["v0001", "v0002"]
 
@@ -193,3 +199,40 @@ def test_the_whole_review_loop(root, tiny_model, tmp_path, cfg_path):
     else:
         assert "KEPT" in r.output and Registry(out).current() == "v0001"
     assert " ".join(report["reason"].split())[:40] in " ".join(r.output.split())
+
+
+def test_the_gate_refuses_a_challenger_that_raises_flags_reviewers_rejected(tiny_model):
+    from training.retrain_gate import crawl_rows
+
+    cfg = load_retrain_config(None, {"promotion": {"min_rejected_flags": 3}})
+    current, challenger = Detector.from_pretrained(tiny_model), Detector.from_pretrained(tiny_model)
+    crawl = RUMOR + NEWS + SAFE + HAM
+    p = current.predict_proba(crawl)[:, current.labels.index("rumor")]
+    current.thresholds["rumor"] = float(np.sort(p)[-4])            # the current model flags 4 posts
+    challenger.thresholds["rumor"] = float(np.sort(p)[-8])         # the challenger flags 8
+    flagged = [t for t, v in zip(crawl, p) if v >= current.thresholds["rumor"]]
+    reviews = [ReviewedSample(f"r{i}", t, lab(), "2026-12-01") for i, t in enumerate(flagged)]  # all rejected
+    rows = {r["risk"]: r for r in crawl_rows(current, challenger, reviews, crawl, cfg)}
+    r = rows["rumor"]
+    assert r["gates"] and r["ok"] is False and r["flags_reviewed"] == 4 and r["flags_rejected"] == 4
+    assert "reviewers rejected 4 of the current model's 4 rumor flags" in r["why"] and "->" in r["why"]
+    challenger.thresholds["rumor"] = 1.1                           # a challenger that flags less is let through
+    r = {x["risk"]: x for x in crawl_rows(current, challenger, reviews, crawl, cfg)}["rumor"]
+    assert r["gates"] and r["ok"] is True
+    reviews = [ReviewedSample(f"r{i}", t, lab(r=1), "2026-12-01") for i, t in enumerate(flagged)]  # all confirmed
+    challenger.thresholds["rumor"] = float(np.sort(p)[-8])
+    r = {x["risk"]: x for x in crawl_rows(current, challenger, reviews, crawl, cfg)}["rumor"]
+    assert not r["gates"] and "did not mostly reject" in r["note"]
+
+
+def test_real_comment_and_heldout_precision_rules():
+    cfg = load_retrain_config(None, {"promotion": {"min_n": 4, "min_flags": 2}})
+    sets = [EvalSet("harassment", "real comments (team dev)", ["x"] * 6, np.array([0, 0, 0, 0, 0, 1]), "real"),
+            EvalSet("harassment", "reviewed-heldout", ["y"] * 6, np.array([0, 1, 1, 0, 1, 0]), "heldout")]
+    m = lambda ff, prec, flags=5: {"false_flags_per_1000": ff, "precision": prec, "flags": flags}  # noqa: E731
+    rows, ok, why = compare(sets, [m(10.0, 0.8), m(10.0, 0.8)], [m(14.0, 0.8), m(14.0, 0.79)], cfg)
+    assert ok, why
+    rows, ok, why = compare(sets, [m(10.0, 0.8), m(10.0, 0.8)], [m(16.0, 0.8), m(10.0, 0.7)], cfg)
+    assert not ok and "false flags per 1,000 posts 10.0000 -> 16.0000" in why and "flag precision 0.8000 -> 0.7000" in why
+    rows, ok, why = compare(sets[1:], [m(0, 0.8, flags=1)], [m(0, 0.1, flags=1)], cfg)
+    assert rows[0]["gates"] is False and "fewer than 2 flags" in rows[0]["note"]

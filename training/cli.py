@@ -21,11 +21,13 @@ def train(
     config: Path = typer.Option(..., "--config", "-c", help="recipe TOML under configs/"),
     out: Path = typer.Option(..., "--out", "-o", help="model folder to write"),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="override, e.g. classifier.C=2.0"),
+    registry: bool = typer.Option(False, "--registry", help="OUT is a model registry (models/NAME): add the "
+                                  "model as its next version and make it current"),
 ):
     """Train a model from a recipe and save it with its config, metrics and model card."""
     from training.train import train_from_recipe
 
-    train_from_recipe(config, out, overrides=set_ or [], log=lambda m: err.print(m, highlight=False))
+    train_from_recipe(config, out, overrides=set_ or [], log=lambda m: err.print(m, highlight=False), registry=registry)
     err.print(f"model saved to {out}")
 
 

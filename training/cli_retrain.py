@@ -15,16 +15,20 @@ models_app = typer.Typer(help="Model registry: numbered versions under models/NA
 app.add_typer(models_app, name="models")
 
 
+METRIC_NAMES = {"macro_f1": "macro-F1", "false_flags_per_1000": "false/1000", "precision": "precision",
+                "flag_rate": "flag rate"}
+
+
 def print_comparison(rows: list[dict]) -> None:
-    t = Table(title="challenger vs current (macro-F1)")
-    for col in ("risk", "set", "n", "current", "challenger", "change", "tolerance", "decides"):
-        t.add_column(col, justify="right" if col in ("n", "current", "challenger", "change", "tolerance") else "left")
+    t = Table(title="challenger vs current")
+    for col in ("risk", "set", "metric", "n", "current", "challenger", "change", "decides"):
+        t.add_column(col, justify="right" if col in ("n", "current", "challenger", "change") else "left")
     for r in rows:
         fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
         change = "-" if r["delta"] is None else f"{r['delta']:+.4f}"
         verdict = ("ok" if r["ok"] else "[red]WORSE[/red]") if r["gates"] else f"no: {r['note']}"
-        t.add_row(r["risk"], r["set"], str(r["n"]), fmt(r["current"]), fmt(r["challenger"]), change,
-                  f"{r['tolerance']:.3f}", verdict)
+        t.add_row(r["risk"], r["set"], METRIC_NAMES.get(r.get("metric"), "macro-F1"), str(r["n"]), fmt(r["current"]),
+                  fmt(r["challenger"]), change, verdict)
     err.print(t)
 
 
@@ -41,13 +45,15 @@ def retrain(
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="datasets folder (default $JINGWANG_DATA "
                                              "or ../shared/datasets)"),
     no_promote: bool = typer.Option(False, "--no-promote", help="evaluate and keep the challenger, never promote"),
+    crawl: Optional[Path] = typer.Option(None, "--crawl", help="the posts the reviews came from (.jsonl/.csv/.parquet; "
+                                         "default: every post in the review queue): flag rates are compared on it"),
 ):
     """Train a challenger on the base data plus reviewed samples, compare it with the current model
     on the same fixed sets, and promote it only if it is not worse beyond the tolerance on any risk."""
     from training.retrain import retrain as run
 
     res = run(base_config, reviewed, out, from_model=from_model, config=config, overrides=set_ or [],
-              root=data_root, promote=not no_promote, log=lambda m: err.print(m, highlight=False))
+              root=data_root, promote=not no_promote, crawl=crawl, log=lambda m: err.print(m, highlight=False))
     print_comparison(res.comparison)
     if res.promoted:
         err.print(f"[green]PROMOTED[/green] {out}/{res.version} (was {res.current or 'none'}): {res.reason}", highlight=False)

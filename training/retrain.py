@@ -34,13 +34,14 @@ from detector.risks import RISKS
 from training.config import load_recipe, read_toml
 from training.data import PROJECT, hash_unit, load_source, load_specs, read_jsonl
 from training.fast import train_fast
-from training.metrics import binary_metrics
+from training.retrain_gate import HELDOUT, EvalSet, compare, crawl_rows, describe, eval_sets, evaluate_on  # noqa: F401
 
 DEFAULT_CONFIG = PROJECT / "configs" / "retrain.toml"
 DEFAULTS = {"reviewed": {"heldout_share": 0.2, "salt": "jingwang-heldout-v1", "repeat": 1},
-            "promotion": {"min_n": 30, "tolerance": {r: 0.01 for r in RISKS}}}
+            "promotion": {"min_n": 30, "tolerance": {r: 0.01 for r in RISKS}, "false_flags_tolerance": 5.0,
+                          "precision_tolerance": 0.02, "min_flags": 10, "rejected_share": 0.5,
+                          "min_rejected_flags": 5, "flag_rate_tolerance": 0.002}}
 REVIEWED = "reviewed"
-HELDOUT = "reviewed-heldout"
 
 
 @dataclass
@@ -142,28 +143,35 @@ def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=N
     splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root) for k in ("train", "dev", "test")}
     counts = {"reviewed": len(reviewed)}
 
-    # reviewed: dedupe by cleaned text (the latest decision wins; a group touching the held-out
-    # slice goes there whole), then split
-    groups: dict[str, list[ReviewedSample]] = {}
+    # reviewed: one decision per post id (the latest), then one per exact original text (the same
+    # post crawled twice); different posts whose cleaned texts are equal (mention-only posts all
+    # clean to "[AT]") stay apart. A group touching the held-out slice goes there whole.
+    by_id: dict[str, ReviewedSample] = {}
     for s in reviewed:
-        groups.setdefault(clean(s.text, evasion=evasion).text, []).append(s)
+        if s.id not in by_id or (s.decided_at, s.id) >= (by_id[s.id].decided_at, by_id[s.id].id):
+            by_id[s.id] = s
+    groups: dict[str, list[ReviewedSample]] = {}
+    for s in by_id.values():
+        groups.setdefault(s.text, []).append(s)
     train_r, held_r = {}, {}
-    for ctext, members in groups.items():
+    for text, members in groups.items():
         latest = max(members, key=lambda s: (s.decided_at, s.id))
+        ctext = clean(text, evasion=evasion).text
+        key = (ctext, text)
         if any(is_heldout(s.id, float(rc["heldout_share"]), str(rc["salt"])) for s in members):
-            held_r[ctext] = latest
+            held_r[key] = latest
         else:
-            train_r[ctext] = latest
+            train_r[key] = latest
     counts["duplicates_removed"] = len(reviewed) - len(train_r) - len(held_r)
     test_texts = set(splits["test"].texts)
-    leaked = [t for t in train_r if t in test_texts]
-    for t in leaked:
-        del train_r[t]
+    leaked = [k for k in train_r if k[0] in test_texts]
+    for k in leaked:
+        del train_r[k]
     counts["in_test_sets_not_trained"] = len(leaked)
     counts["heldout"], counts["train"] = len(held_r), len(train_r)
 
     # reviewed labels override base rows with the same cleaned text
-    override = set(train_r) | set(held_r)
+    override = {k[0] for k in train_r} | {k[0] for k in held_r}
     for k in ("train", "dev"):
         sp = splits[k]
         keep = np.array([t not in override for t in sp.texts], bool)
@@ -173,7 +181,7 @@ def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=N
     if train_r:
         rows = list(train_r.items()) * repeat
         tr = splits["train"]
-        splits["train"] = Split(tr.texts + [t for t, _ in rows],
+        splits["train"] = Split(tr.texts + [k[0] for k, _ in rows],
                                 np.concatenate([tr.y, np.array([_label_row(s, labels) for _, s in rows], float)]),
                                 np.concatenate([tr.source, np.array([REVIEWED] * len(rows))]))
     log(f"reviewed samples: {counts['reviewed']} -> {counts['train']} train (x{repeat}), {counts['heldout']} held out, "
@@ -182,82 +190,17 @@ def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=N
     return splits, list(train_r.values()), list(held_r.values()), counts
 
 
-# -- evaluation ---------------------------------------------------------------------------------
+def crawl_texts(crawl: str | Path | None, reviewed: str | Path, samples: list[ReviewedSample]) -> list[str]:
+    """The crawl's post texts: the given file, else every post of the review queue, else the reviewed posts."""
+    if crawl is not None:
+        from detector.io import Post, iter_posts
 
-@dataclass
-class EvalSet:
-    risk: str
-    name: str
-    texts: list[str]
-    y: np.ndarray
+        return [p.text for p in iter_posts(str(crawl)) if isinstance(p, Post)]
+    if _is_sqlite(Path(reviewed)):
+        from detector.review.db import ReviewDB
 
-
-def eval_sets(recipe: dict, labels: list[str], heldout: list[ReviewedSample], root=None) -> list[EvalSet]:
-    """Each risk's own test set per source (raw texts: each model cleans them itself), and the held-out slice."""
-    specs = load_specs()
-    data, sets = recipe["data"], []
-    for risk in labels:
-        for name in data["sources"]:
-            if specs[name].risk != risk:
-                continue
-            ds = load_source(name, data["test_split"], root=root, specs=specs, labels=tuple(labels))
-            sets.append(EvalSet(risk, name, list(ds["text"]), np.array(ds[risk], int)))
-        held = [s for s in heldout if risk in s.labels]
-        sets.append(EvalSet(risk, HELDOUT, [s.text for s in held], np.array([s.labels[risk] for s in held], int)))
-    return sets
-
-
-def evaluate_on(det: Detector, sets: list[EvalSet]) -> list[dict | None]:
-    texts = list(dict.fromkeys(t for s in sets for t in s.texts))
-    index = {t: i for i, t in enumerate(texts)}
-    proba = det.predict_proba(texts) if texts else np.zeros((0, len(det.labels)))
-    out = []
-    for s in sets:
-        if s.risk not in det.labels or not len(s.y):
-            out.append(None)
-            continue
-        p = proba[[index[t] for t in s.texts], det.labels.index(s.risk)]
-        out.append(binary_metrics(s.y, p, det.thresholds[s.risk]))
-    return out
-
-
-def compare(sets: list[EvalSet], current: list[dict | None] | None, challenger: list[dict | None], cfg: dict) -> tuple[list[dict], bool, str]:
-    """The comparison rows and the decision: (rows, promote?, why)."""
-    pc = cfg["promotion"]
-    min_n, tol = int(pc["min_n"]), pc["tolerance"]
-    rows, worse, deciding = [], [], []
-    for k, s in enumerate(sets):
-        ch = challenger[k]
-        cur = current[k] if current is not None else None
-        both = len(np.unique(s.y)) == 2
-        gates = bool(current is not None and ch is not None and cur is not None and len(s.y) >= min_n and both)
-        t = float(tol.get(s.risk, 0.01))
-        row = {"risk": s.risk, "set": s.name, "n": int(len(s.y)), "positives": int(s.y.sum()) if len(s.y) else 0,
-               "current": None if cur is None else round(cur["macro_f1"], 4),
-               "challenger": None if ch is None else round(ch["macro_f1"], 4),
-               "delta": None if cur is None or ch is None else round(ch["macro_f1"] - cur["macro_f1"], 4),
-               "tolerance": t, "gates": gates,
-               "note": "" if gates else ("no current model" if current is None else
-                                         "empty" if not len(s.y) else
-                                         f"too small to decide (n < {min_n})" if len(s.y) < min_n else
-                                         "one class only" if not both else "not scored")}
-        row["ok"] = None if not gates else bool(ch["macro_f1"] >= cur["macro_f1"] - t - 1e-12)
-        if gates:
-            deciding.append(row)
-            if not row["ok"]:
-                worse.append(row)
-        rows.append(row)
-    if current is None:
-        return rows, True, "there is no current model to compare with"
-    if not deciding:
-        return rows, False, "no evaluation set is large enough to decide; kept the current model"
-    if worse:
-        detail = "; ".join(f"{r['risk']} on {r['set']}: macro-F1 {r['current']:.4f} -> {r['challenger']:.4f} "
-                           f"({r['delta']:+.4f}, tolerance {r['tolerance']})" for r in worse)
-        return rows, False, f"the challenger is worse beyond the tolerance: {detail}"
-    low = min(deciding, key=lambda r: r["delta"])
-    return rows, True, (f"not worse beyond the tolerance on any risk ({len(deciding)} sets; smallest change "
-                        f"{low['delta']:+.4f} on {low['risk']}/{low['set']}, tolerance {low['tolerance']})")
+        return [it["text"] for it in ReviewDB(reviewed, create=False).iter_items(None)]
+    return [s.text for s in samples]
 
 
 # -- the whole retrain --------------------------------------------------------------------------
@@ -269,7 +212,10 @@ def _reviewed_sha(samples: list[ReviewedSample]) -> str:
 
 def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Path, from_model: str | Path | None = None,
             config: str | Path | None = None, overrides: list[str] | None = None, root=None, promote: bool = True,
-            log=print) -> RetrainResult:
+            crawl: str | Path | None = None, log=print) -> RetrainResult:
+    """Train a challenger, compare it with the current model (training/retrain_gate.py) and promote
+    it if no check refuses. `crawl`: the posts the reviews came from (JSONL/CSV/Parquet with a
+    text field; default: every post in the review queue)."""
     t0 = time.time()
     root = Path(root) if root is not None else None
     recipe = copy.deepcopy(base_config) if isinstance(base_config, dict) else load_recipe(base_config, overrides)
@@ -302,6 +248,15 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
             ch_metrics = evaluate_on(challenger, sets)
             cur_metrics = evaluate_on(Detector.from_pretrained(reg.root / current), sets) if current else None
             rows, ok, reason = compare(sets, cur_metrics, ch_metrics, cfg)
+            if current:
+                posts = crawl_texts(crawl, reviewed, samples)
+                extra_rows = crawl_rows(Detector.from_pretrained(reg.root / current), challenger, samples, posts, cfg)
+                rows += extra_rows
+                refused = [r for r in extra_rows if r["gates"] and not r["ok"]]
+                if refused:
+                    why = "; ".join(describe(r) for r in refused)
+                    reason = why if not ok else f"the challenger would raise flags reviewers rejected: {why}"
+                    ok = False
             version = reg.add(stage, number)
         except BaseException:
             import shutil
@@ -311,8 +266,9 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
         if ok and not promote:
             reason = f"would promote ({reason}), but --no-promote was given"
         report = {"challenger": version, "current": current, "promoted": do_promote, "reason": reason,
-                  "rule": "for every risk and deciding set: challenger macro-F1 >= current macro-F1 - tolerance[risk]",
-                  "tolerance": cfg["promotion"]["tolerance"], "min_n": cfg["promotion"]["min_n"],
+                  "rule": "training/retrain_gate.py: fixed sets (macro-F1), real comments (false flags per 1,000), "
+                          "held-out reviews (flag precision), the crawl (flag rate of risks reviewers mostly rejected)",
+                  "promotion": cfg["promotion"],
                   "base_config": str(recipe.get("recipe", {}).get("path", "(dict)")), "reviewed_source": str(reviewed),
                   "counts": counts, "comparison": rows,
                   "heldout_ids": sorted(s.id for s in held_r),

@@ -25,9 +25,28 @@ def _ensemble(recipe, out, log):
 TRAINERS: dict[str, Callable] = {"fast": _fast, "transformer": _transformer, "ensemble": _ensemble}
 
 
-def train_from_recipe(config: str | Path, out: str | Path, overrides: list[str] | None = None, log=print):
+def train_from_recipe(config: str | Path, out: str | Path, overrides: list[str] | None = None, log=print,
+                      registry: bool = False):
+    """Train the recipe into `out`; with `registry`, `out` is a model registry (models/NAME) and the
+    model becomes its next version, made current (`jingwang retrain` and `models` work on it)."""
     recipe = load_recipe(config, overrides)
     kind = recipe.get("model", {}).get("type")
     if kind not in TRAINERS:
         raise ValueError(f"{config}: model.type must be one of {', '.join(TRAINERS)}, not {kind!r}")
-    return TRAINERS[kind](recipe, out, log)
+    if not registry:
+        return TRAINERS[kind](recipe, out, log)
+    from detector.registry import Registry
+
+    reg = Registry(out)
+    stage = reg.staging()
+    try:
+        recipe.setdefault("model", {})["version"] = str(reg.next_number())
+        TRAINERS[kind](recipe, stage, log)
+        version = reg.add(stage)
+    except BaseException:
+        import shutil
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    reg.promote(version, reason=f"trained from {config}")
+    log(f"{out}: {version} is current")
+    return version
