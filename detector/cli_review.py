@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.table import Table
@@ -26,13 +27,20 @@ def review_import(
     db: Path = typer.Option(Path("review.sqlite"), "--db", help=DB_HELP + "; created if missing"),
     text_field: str = typer.Option("text", help="field holding the post text"),
     id_field: str = typer.Option("id", help="field holding the post id"),
+    sample: Optional[str] = typer.Option(None, "--sample", help="queue only --n posts: uncertain (nearest each "
+                                         "risk's threshold), diverse (near-threshold, spread over clusters) or random"),
+    n: int = typer.Option(200, "--n", min=1, help="with --sample: how many posts to queue"),
+    seed: int = typer.Option(0, "--seed", help="with --sample random/diverse: the random seed"),
 ):
     """Queue every record of SCORED by post id (re-importing is safe: no duplicates; newer scores
-    replace pending items, reviewed items keep theirs)."""
+    replace pending items, reviewed items keep theirs); with --sample, the N posts whose review
+    teaches the model most."""
     from detector.review.db import import_file
 
-    s = import_file(db, scored, text_field=text_field, id_field=id_field)
+    s = import_file(db, scored, text_field=text_field, id_field=id_field, sample=sample, n=n, seed=seed)
     t = Table(title="jingwang review import", show_header=False)
+    if sample:
+        t.add_row(f"sampled ({sample})", f"{s.inserted + s.updated + s.unchanged + s.kept_reviewed} of {s.sampled_from}")
     for k, v in (("records read", s.read), ("new items", s.inserted), ("updated (newer scores)", s.updated),
                  ("unchanged", s.unchanged), ("kept (already reviewed)", s.kept_reviewed), ("bad records", s.bad),
                  ("time", f"{s.seconds:.1f} s"), ("queue", str(db))):

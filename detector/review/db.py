@@ -98,6 +98,7 @@ class ImportSummary:
     unchanged: int = 0
     kept_reviewed: int = 0  # newer scores for an already reviewed item: not applied
     bad: int = 0
+    sampled_from: int = 0  # with --sample: how many good records the sample was drawn from
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -493,8 +494,10 @@ class ReviewDB:
                 "last_decision_at": last, "reviewers": reviewers, "labels": labels, "risks": risks}
 
 
-def import_file(db: str | Path | ReviewDB, path: str, text_field: str = "text", id_field: str = "id") -> ImportSummary:
-    """Queue every record of a scored (or flagged) file: .jsonl, .csv or .parquet as `jingwang score` writes them."""
+def import_file(db: str | Path | ReviewDB, path: str, text_field: str = "text", id_field: str = "id",
+                sample: str | None = None, n: int = 0, seed: int = 0) -> ImportSummary:
+    """Queue every record of a scored (or flagged) file: .jsonl, .csv or .parquet as `jingwang score`
+    writes them; with `sample`, only the `n` records that strategy picks (detector/review/sampling.py)."""
     import time
 
     from detector.io import BadRecord, iter_posts
@@ -513,6 +516,13 @@ def import_file(db: str | Path | ReviewDB, path: str, text_field: str = "text", 
                 continue
             yield p.record
 
-    rdb.import_records(records(), id_field=id_field, text_field=text_field, summary=s)
+    recs = records()
+    if sample is not None:
+        from detector.review.sampling import select
+
+        pool = list(recs)
+        recs = [pool[i] for i in select(pool, sample, n, text_field, seed)]
+        s.sampled_from = len(pool)
+    rdb.import_records(recs, id_field=id_field, text_field=text_field, summary=s)
     s.seconds = time.time() - t0
     return s
