@@ -83,7 +83,7 @@ def test_benchmark_table_with_anchors_and_two_models(tiny_model, bench_root, tmp
     weibo = first["Weibo21 test without train duplicates"]
     assert weibo["n"] == 2 and weibo["dropped_duplicates"] == 25  # 24 tiny rows + the padded duplicate
     assert first["COLD test"]["n"] == 24
-    assert "| COLD test (harassment) | 24 | macro-F1 |" in table
+    assert "| COLD test (harassment) | 24 (12 risky) | macro-F1 |" in table
     assert "RoBERTa 0.8256" in table and "COLDetector 0.81" in table
     assert "25 duplicates of train removed" in table
     assert "(Δ +0.0000, p 1)" in table  # the second model is a copy of the first: no difference

@@ -18,7 +18,8 @@ from training.data import load_source
 from training.evaluate import Evaluation, _jsonable, compare_scores, evaluate_set
 
 NAMES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "f1": "F1 (risky class)", "precision": "precision",
-         "recall": "recall", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "ece": "ECE"}
+         "recall": "recall", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "ece": "ECE", "flag_rate": "flag rate",
+         "false_flags_per_1000": "false flags per 1,000 posts", "best_f1": "best F1 over thresholds"}
 
 
 @dataclass
@@ -126,12 +127,13 @@ def markdown_table(sets: list[BenchSet], models: list[str], results: dict) -> st
              "|---|---|---|" + "---|" * len(models) + "---|"]
     for s in sets:
         first = results[models[0]][s.name]
-        n = f"{first['n']}" + (f" ({first['dropped_duplicates']} duplicates of {s.exclude_overlap_with} removed)"
+        n = f"{first['n']} ({first.get('positives', '?')} risky)" + (f", {first['dropped_duplicates']} duplicates of {s.exclude_overlap_with} removed"
                                if s.exclude_overlap_with else "")
         for k in s.metrics:
             anchors = ", ".join(f"{a['system']} {a['value']:.4g}" for a in s.anchors if a["metric"] == k)
             vals = " | ".join(cell(results[m][s.name], k) for m in models)
-            lines.append(f"| {s.name} ({s.risk}) | {n} | {NAMES[k]} | {vals} | {anchors or '—'} |")
+            name = s.name if s.risk in s.name else f"{s.name} ({s.risk})"
+            lines.append(f"| {name} | {n} | {NAMES[k]} | {vals} | {anchors or '—'} |")
     lines.append("")
     lines.append("Values: our model [95% bootstrap CI]; thresholds as chosen on dev. "
                  "With several models, Δ is the difference to the first model and p its paired bootstrap p-value.")

@@ -58,6 +58,8 @@ def full_metrics(y: np.ndarray, p: np.ndarray, threshold: float, p_uncal: np.nda
     m["confusion"] = confusion(y, p, threshold)
     if p_uncal is not None:
         m["ece_uncalibrated"] = ece(y, p_uncal)
+    best = best_f1(y, p)
+    m["best_f1"], m["best_f1_threshold"] = best["f1"], best["threshold"]
     target = threshold_for_precision(y, p, target_precision)
     m["target_precision"] = {"target": target_precision, **(target or {"threshold": None})}
     rows = [at_threshold(y, p, t) | {"note": ""} for t in GRID]
@@ -66,6 +68,21 @@ def full_metrics(y: np.ndarray, p: np.ndarray, threshold: float, p_uncal: np.nda
         rows.append(target | {"note": f"lowest with precision >= {target_precision:g} on this data"})
     m["threshold_table"] = sorted(rows, key=lambda r: r["threshold"])
     return m
+
+
+def best_f1(y: np.ndarray, p: np.ndarray) -> dict:
+    """The best positive-class F1 over every threshold (each distinct score) and that threshold:
+    how much a better threshold could have given on this data."""
+    y, p = np.asarray(y).astype(int), np.asarray(p, float)
+    order = np.argsort(-p, kind="mergesort")
+    ps, ys = p[order], y[order]
+    if not len(ps) or not ys.sum():
+        return {"f1": 0.0, "threshold": None}
+    last = np.r_[np.nonzero(np.diff(ps))[0], len(ps) - 1]
+    tp = np.cumsum(ys)[last]
+    f1 = 2 * tp / (last + 1 + ys.sum())
+    k = int(np.argmax(f1))
+    return {"f1": float(f1[k]), "threshold": float(ps[last[k]])}
 
 
 def worst_examples(det: Detector, texts: list[str], y: np.ndarray, p: np.ndarray, threshold: float,
