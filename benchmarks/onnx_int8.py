@@ -58,8 +58,13 @@ def export(model: Path, dest: Path, names: list[str]) -> None:
     from tests.test_onnx import TEXTS
 
     np.save(dest / "torch_test_texts.npy", Detector.from_pretrained(model).predict_proba(TEXTS))
+    from detector.scorers.onnx import ModelCheckError
+
     for name in names:
-        export_onnx(model, dest / name, log=lambda m: print(f"[{name}] {m}", flush=True), **VARIANTS[name])
+        try:
+            export_onnx(model, dest / name, log=lambda m: print(f"[{name}] {m}", flush=True), **VARIANTS[name])
+        except ModelCheckError as e:  # the folder is written; `measure` reads it without the check
+            print(f"[{name}] refused at load on this CPU: {e}", flush=True)
 
 
 def load_unchecked(folder: Path):

@@ -20,12 +20,41 @@ def real_model(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def real_detector(real_model):
+    from detector.detector import Detector
+
+    return Detector.from_pretrained(real_model)
+
+
 def test_fast_recipe_reaches_its_accuracy_on_real_test_sets(real_model):
     m = json.loads((real_model / "metrics.json").read_text())["test_by_source"]
-    # regression guards a little under the measured 0.797 / 0.889 (README, results table)
-    assert m["harassment"]["cold"]["macro_f1"] >= 0.785
-    assert m["rumor"]["weibo21"]["macro_f1"] >= 0.88
-    assert m["paid_posting"]["paid_team"]["roc_auc"] >= 0.8
+    # regression guards a little under the measured values (README, results table). The thresholds
+    # are set for real comments (precision / review budget on the team's real dev rows), which costs
+    # the 50%-positive benchmarks about 2 (COLD) and 4 (Weibo21) points of macro-F1 against the
+    # benchmark-tuned model of version 2 (0.806 / 0.895): docs/evaluation.md, "Real comments"
+    assert m["harassment"]["cold"]["macro_f1"] >= 0.775
+    assert m["harassment"]["cold"]["roc_auc"] >= 0.86
+    assert m["rumor"]["weibo21"]["macro_f1"] >= 0.84
+    assert m["rumor"]["weibo21"]["roc_auc"] >= 0.92
+    assert m["paid_posting"]["paid_team"]["roc_auc"] >= 0.85
+
+
+def test_real_comment_flags_are_mostly_right_and_rare(real_model):
+    """The team's real dev comments (where the thresholds were set): harassment flags precise
+    enough to review, rumor and paid-posting false flags within the recipe's review budget."""
+    dev = json.loads((real_model / "metrics.json").read_text())["dev_by_source"]
+    h = dev["harassment"]["real"]
+    assert h["precision"] >= 0.6 and h["recall"] >= 0.3
+    assert dev["rumor"]["real"]["false_flags_per_1000"] <= 2.5
+    assert dev["paid_posting"]["real"]["false_flags_per_1000"] <= 3.5
+
+
+@pytest.mark.parametrize("text", ["@偏未晚", "6996", "，", "90/7=12.857", "武汉欢迎您", "@甲 @乙 [捂脸][捂脸]",
+                                  "哈哈哈哈哈", "http://t.cn/A6abc 转发微博"])
+def test_posts_without_risky_content_get_no_flag(real_detector, text):
+    r = real_detector.score([text])[0]
+    assert r["flags"] == [], r["scores"]
 
 
 def test_demo_posts_score_with_evidence_in_original_text(real_model):

@@ -182,8 +182,13 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
     z_cal, y_cal, _ = proba("dev", None, risk_sources(cal_cfg.get("sources"), risk))
     cal = fit_calibrator(z_cal, y_cal, cal_cfg.get("method", "sigmoid"))
     p_thr, y_thr, _ = proba("dev", cal, risk_sources(thr_cfg.get("sources"), risk))
-    thr = choose_threshold(y_thr, p_thr, str(per_risk_value(thr_cfg.get("rule"), risk, "f1")))
+    rule = str(per_risk_value(thr_cfg.get("rule"), risk, "f1"))
     budget = per_risk_value(thr_cfg.get("max_false_flags"), risk, None)
+    if rule == "budget" and budget is None:
+        raise ValueError(f"thresholds.rule of {risk!r} is 'budget' but thresholds.max_false_flags names no budget for it")
+    # "budget": the review budget alone sets the threshold (a risk too rare on real posts, and
+    # whose dev rows elsewhere are generated text, for a precision or F1 rule to mean anything)
+    thr = 0.0 if rule == "budget" else choose_threshold(y_thr, p_thr, rule)
     if budget is not None:  # a review budget on the crawl-like rows: raise the threshold until it holds
         p_b, y_b, _ = proba("dev", cal, risk_sources(thr_cfg.get("budget_sources"), risk))
         thr = max(thr, threshold_for_false_flags(y_b, p_b, float(budget)))
