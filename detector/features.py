@@ -93,6 +93,9 @@ class FeaturizerConfig:
     # n-grams of words with a letter or character; punctuation gives no feature and a digit run
     # one shape feature (`d:<length class>`), so "!!!" and masked-digit traces are not cues
     text_only: bool = False
+    # atoms that give no feature at all (with atomic_placeholders): who a post replies to ("[AT]")
+    # says nothing about its content, and mention-heavy posts must not look like a risk's source
+    silent_atoms: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,6 +108,8 @@ class FeaturizerConfig:
             if unknown:
                 raise ValueError(f"featurizer.extra: unknown {sorted(unknown)}; known: {', '.join(EXTRA_KINDS)}")
             d["extra"] = tuple(d["extra"])
+        if "silent_atoms" in d:
+            d["silent_atoms"] = tuple(d["silent_atoms"])
         return cls(**d)
 
 
@@ -163,7 +168,8 @@ class Featurizer:
             out, pos = [], 0
             for m in ATOM_RE.finditer(text):
                 out.extend(self._views(text[pos:m.start()], pos))
-                out.append(("a:" + m.group(), m.start(), m.end()))
+                if m.group() not in c.silent_atoms:
+                    out.append(("a:" + m.group(), m.start(), m.end()))
                 pos = m.end()
             out.extend(self._views(text[pos:], pos))
         else:
