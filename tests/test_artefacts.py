@@ -53,7 +53,14 @@ def test_posts_without_words_cannot_be_flagged_for_rumor_or_harassment(raw):
 
 
 def test_a_contact_or_a_link_alone_can_still_be_paid_posting_and_words_pass():
-    texts = [clean(t).text for t in ("13812345678", "武汉欢迎您", "sb", "http://x.cn/1")]
+    texts = [clean(t).text for t in ("13812345678", "这家店的东西真的很好用", "sb", "http://x.cn/1")]
     m = content_mask(texts, ["rumor", "paid_posting", "harassment"])
-    assert m[1].tolist() == [1, 1, 1] and m[2].tolist() == [1, 1, 1]
-    assert np.all(m[:, 1] == 1) and m[0, 0] == 0 and m[3, 2] == 0
+    assert m[1].tolist() == [1, 1, 1] and m[2].tolist() == [1, 0, 1]
+    assert m[[0, 1, 3], 1].tolist() == [1, 1, 1] and m[0, 0] == 0 and m[3, 2] == 0
+
+
+def test_a_short_post_is_paid_posting_only_with_a_contact():
+    texts = [clean(t).text for t in ("武汉欢迎您", "看下私信", "加微信 abc12345", "欢迎大家来店里看看新款")]
+    m = content_mask(texts, ["rumor", "paid_posting", "harassment"])
+    assert m[:, 1].tolist() == [0, 0, 1, 1]
+    assert m[:, 0].tolist() == [1, 1, 1, 1]  # rumor and harassment only need words
