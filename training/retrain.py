@@ -229,6 +229,7 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
             if versions := reg.versions():
                 raise ValueError(f"{reg.root} already has versions ({', '.join(versions)}): --from only starts "
                                  f"a new registry")
+            from_model = Detector.read_config(from_model)[0]  # a registry: its current version
             first = reg.add_copy(from_model)
             reg.promote(first, reason=f"first version, copied from {from_model}")
             log(f"registry {reg.root} started: {first} = copy of {from_model}")
