@@ -51,7 +51,7 @@ def test_real_comment_flags_are_mostly_right_and_rare(real_model):
 
 
 @pytest.mark.parametrize("text", ["@偏未晚", "6996", "，", "90/7=12.857", "武汉欢迎您", "@甲 @乙 [捂脸][捂脸]",
-                                  "哈哈哈哈哈", "http://t.cn/A6abc 转发微博"])
+                                  "哈哈哈哈哈"])
 def test_posts_without_risky_content_get_no_flag(real_detector, text):
     r = real_detector.score([text])[0]
     assert r["flags"] == [], r["scores"]
