@@ -1,4 +1,4 @@
-"""The team's annotated sample of real comments (data/real/labels.jsonl) and the real-comment
+"""The team's annotated sample of real comments (data/real/labels.tsv) and the real-comment
 sources built on it: the sample is what training/real_sample.py draws, splits are disjoint, the
 texts join by id, annotated comments never come back as presumed negatives, and evaluation
 slices and pools flags."""
@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 
 from tests.conftest import PROJECT, SHARED
-from training.data import load_source
+from training.data import load_source, read_labels_tsv
 from training.evaluate import pooled_flags, slice_metrics, Evaluation
 
-LABELS = PROJECT / "data" / "real" / "labels.jsonl"
+LABELS = PROJECT / "data" / "real" / "labels.tsv"
 CORPUS = SHARED / "unlabeled_posts" / "chnci_comments.jsonl"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_file(), reason="../shared/datasets is not beside the checkout")
 
 
 def rows():
-    return [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines()]
+    return read_labels_tsv(LABELS)
 
 
 def test_the_labels_file_is_complete_and_its_eval_split_fixed():
@@ -29,7 +29,7 @@ def test_the_labels_file_is_complete_and_its_eval_split_fixed():
     assert Counter(x["split"] for x in r)["eval"] == 1000
     for x in r:
         assert all(x[k] in (0, 1) for k in ("rumor", "paid_posting", "harassment")), x["id"]
-        assert "text" not in x  # third-party text stays in ../shared
+        assert "text" not in x and "note" not in x  # third-party text (and notes quoting it) stays out
         assert (x["subtypes"] != []) == any(x[k] for k in ("rumor", "paid_posting", "harassment")), x["id"]
     assert all(x["annotators"] >= 2 for x in r if x["split"] == "eval")
 

@@ -115,10 +115,37 @@ def _hash_split(row_id: str, fractions: dict[str, float]) -> str:
     return name
 
 
+LABEL_INTS = ("rumor", "paid_posting", "harassment", "annotators")
+
+
+def read_labels_tsv(file: Path) -> list[dict]:
+    """A team labels table: a header line, then one tab-separated row per post; the risks and
+    `annotators` are integers, `subtypes` a comma-separated list."""
+    if not file.is_file():
+        raise FileNotFoundError(f"no team labels file at {file}")
+    lines = file.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split("\t") if lines else []
+    rows = []
+    for i, line in enumerate(lines[1:], 2):
+        cells = line.split("\t")
+        if len(cells) != len(head):
+            raise ValueError(f"{file}:{i}: {len(cells)} fields, the header names {len(head)}")
+        r = dict(zip(head, cells))
+        try:
+            r.update({k: int(r[k]) for k in LABEL_INTS if k in r})
+        except ValueError as e:
+            raise ValueError(f"{file}:{i}: {e}") from None
+        if "subtypes" in r:
+            r["subtypes"] = [t for t in r["subtypes"].split(",") if t]
+        rows.append(r)
+    return rows
+
+
 def team_labels(spec: SourceSpec) -> list[dict]:
-    """The rows of a source's team labels file (`labels_path`), checked: id, split, 0/1 labels."""
+    """The rows of a source's team labels file (`labels_path`: .tsv or .jsonl), checked: id,
+    split, 0/1 labels."""
     file = PROJECT / spec.labels_path
-    rows = read_jsonl_checked(file)
+    rows = read_labels_tsv(file) if file.suffix == ".tsv" else read_jsonl_checked(file)
     for i, r in enumerate(rows, 1):
         if "id" not in r or "split" not in r:
             raise ValueError(f"{file}:{i}: a team label needs `id` and `split`")

@@ -7,7 +7,7 @@ Only ids are written: the texts stay in ../shared and the loader joins them by i
 
     python -m training.real_sample --n 2000 --eval-n 1000 --out sample.jsonl
     # a second, dev-only draw from the comments not drawn the first time
-    python -m training.real_sample --n 3000 --eval-n 0 --seed 20261205 --exclude data/real/labels.jsonl --out more.jsonl
+    python -m training.real_sample --n 3000 --eval-n 0 --seed 20261205 --exclude data/real/labels.tsv --out more.jsonl
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from training.data import default_root
+from training.data import default_root, read_labels_tsv
 
 SEED = 20261204
 
@@ -53,11 +53,12 @@ def main() -> None:
     ap.add_argument("--eval-n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--corpus", type=Path, default=None)
-    ap.add_argument("--exclude", type=Path, action="append", default=[], help="JSONL whose ids are not drawn")
+    ap.add_argument("--exclude", type=Path, action="append", default=[], help="JSONL or labels TSV whose ids are not drawn")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     corpus = a.corpus or default_root() / "unlabeled_posts" / "chnci_comments.jsonl"
-    exclude = frozenset(json.loads(x)["id"] for f in a.exclude for x in f.read_text(encoding="utf-8").splitlines())
+    exclude = frozenset(r["id"] for f in a.exclude for r in
+                        (read_labels_tsv(f) if f.suffix == ".tsv" else map(json.loads, f.read_text(encoding="utf-8").splitlines())))
     rows = draw(corpus, a.n, a.eval_n, a.seed, exclude)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", encoding="utf-8") as f:
