@@ -31,6 +31,13 @@ def crawl_sample(n: int, seed: int) -> list[dict]:
     return random.Random(seed).sample(rows, min(n, len(rows)))
 
 
+def flags_and_rates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A model's probabilities and flags on the texts, and its flag rate per risk."""
+    p = det.predict_proba(texts)
+    flags = p >= np.array([det.thresholds[r] for r in det.labels])
+    return p, flags, {r: round(float(flags[:, j].mean()), 4) for j, r in enumerate(det.labels)}
+
+
 def main() -> None:
     from detector.detector import Detector
 
@@ -46,9 +53,7 @@ def main() -> None:
     res = []
     for m in a.model:
         det = Detector.from_pretrained(m)
-        p = det.predict_proba(texts)
-        flags = p >= np.array([det.thresholds[r] for r in det.labels])
-        rates = {r: round(float(flags[:, j].mean()), 4) for j, r in enumerate(det.labels)}
+        p, flags, rates = flags_and_rates(det, texts)
         flagged = np.flatnonzero(flags.any(1))
         picked = sorted(random.Random(a.seed).sample(list(flagged), min(a.read, len(flagged))))
         read = [{"id": posts[i]["id"], "text": texts[i], "flags": [r for j, r in enumerate(det.labels) if flags[i, j]],

@@ -23,19 +23,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RISKS = ("rumor", "paid_posting", "harassment")
-
-
-def flag_rates(model: Path, texts: list[str]) -> tuple[dict, str]:
-    from detector.detector import Detector
-
-    det = Detector.from_pretrained(model)
-    flags = det.predict_proba(texts) >= np.array([det.thresholds[r] for r in det.labels])
-    return {r: round(float(flags[:, j].mean()), 5) for j, r in enumerate(det.labels)}, det.model_id
 
 
 def pick(scored: list[dict], n_rumor: int, n_other: int, seed: int) -> list[dict]:
@@ -49,7 +40,8 @@ def pick(scored: list[dict], n_rumor: int, n_other: int, seed: int) -> list[dict
 
 
 def main() -> None:
-    from benchmarks.flag_rate import crawl_sample
+    from benchmarks.flag_rate import crawl_sample, flags_and_rates
+    from detector.detector import Detector
     from detector.review.db import ReviewDB
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -97,7 +89,8 @@ def main() -> None:
     versions = sorted(p for p in reg.iterdir() if p.is_dir() and p.name.startswith("v"))
     rates = {}
     for v in versions:
-        rates[v.name] = dict(zip(("flag_rate", "model_id"), flag_rates(v, texts)))
+        det = Detector.from_pretrained(v)
+        rates[v.name] = {"flag_rate": flags_and_rates(det, texts)[2], "model_id": det.model_id}
     current = (reg / "current").resolve().name if (reg / "current").exists() else None
     res = {"model": str(a.model), "crawl_n": len(posts), "reviews": len(chosen),
            "rumor_flags_reviewed": sum("rumor" in r["flags"] for r in chosen), "rumor_flags_rejected": rejected,

@@ -141,11 +141,16 @@ def read_labels_tsv(file: Path) -> list[dict]:
     return rows
 
 
+def read_labels(file: Path) -> list[dict]:
+    """A team labels file: a table (.tsv, read_labels_tsv) or JSONL."""
+    return read_labels_tsv(file) if file.suffix == ".tsv" else read_jsonl_checked(file)
+
+
 def team_labels(spec: SourceSpec) -> list[dict]:
     """The rows of a source's team labels file (`labels_path`: .tsv or .jsonl), checked: id,
     split, 0/1 labels."""
     file = PROJECT / spec.labels_path
-    rows = read_labels_tsv(file) if file.suffix == ".tsv" else read_jsonl_checked(file)
+    rows = read_labels(file)
     for i, r in enumerate(rows, 1):
         if "id" not in r or "split" not in r:
             raise ValueError(f"{file}:{i}: a team label needs `id` and `split`")

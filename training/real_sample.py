@@ -17,7 +17,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from training.data import default_root, read_labels_tsv
+from training.data import default_root, read_labels
 
 SEED = 20261204
 
@@ -57,8 +57,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     corpus = a.corpus or default_root() / "unlabeled_posts" / "chnci_comments.jsonl"
-    exclude = frozenset(r["id"] for f in a.exclude for r in
-                        (read_labels_tsv(f) if f.suffix == ".tsv" else map(json.loads, f.read_text(encoding="utf-8").splitlines())))
+    exclude = frozenset(r["id"] for f in a.exclude for r in read_labels(f))
     rows = draw(corpus, a.n, a.eval_n, a.seed, exclude)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", encoding="utf-8") as f:
