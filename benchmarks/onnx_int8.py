@@ -99,7 +99,7 @@ def measure(dest: Path, names: list[str], speed_n: int, subset: int) -> dict:
     data = {}
     for set_name, (file, risk) in SETS.items():
         rows = [json.loads(x) for x in (shared_root() / file).read_text(encoding="utf-8").splitlines()]
-        rows = rows[:subset] if subset else rows
+        rows = random.Random(0).sample(rows, subset) if 0 < subset < len(rows) else rows
         data[set_name] = ([r["text"] for r in rows], np.array([int(r["label"]) for r in rows]), risk)
     speed_texts = real_comments(speed_n) if speed_n else []
     res = {"cpu": int8_cpu_features(), "source": (dest / "source.txt").read_text(encoding="utf-8"), "variants": {}}
@@ -135,7 +135,7 @@ def main() -> None:
     m.add_argument("--out", type=Path, required=True)
     m.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     m.add_argument("--speed-n", type=int, default=2000, help="random real comments for posts/s (0: skip)")
-    m.add_argument("--subset", type=int, default=0, help="first N rows of each test set (0: all)")
+    m.add_argument("--subset", type=int, default=0, help="N random rows of each test set, fixed seed (0: all)")
     a = ap.parse_args()
     if a.cmd == "export":
         export(a.model, a.dest, a.variants)
