@@ -65,6 +65,8 @@ def review_serve(
     port: int = typer.Option(8765, min=1, max=65535, help="port"),
     token: str = typer.Option(None, "--token", envvar="JINGWANG_REVIEW_TOKEN",
                               help="access token (default: a new random one, printed at start)"),
+    max_body: int = typer.Option(1 << 20, "--max-body", min=1024, help="largest request body accepted, in bytes "
+                                 "(bigger ones are refused unread with 413)"),
 ):
     """Serve the review page and its JSON API; every API call needs the access token."""
     import uvicorn
@@ -72,7 +74,7 @@ def review_serve(
     from detector.review.server import create_app
 
     token = token or secrets.token_urlsafe(24)
-    application = create_app(db, token)
+    application = create_app(db, token, max_body=max_body)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     err.print(f"review queue {db}: open http://{shown}:{port}/ and enter the access token", highlight=False)
     err.print(f"  token: {token}", highlight=False)

@@ -175,3 +175,71 @@ def test_create_app_refuses_a_missing_queue_or_a_weak_token(tmp_path, db_path):
         create_app(tmp_path / "none.sqlite", TOKEN)
     with pytest.raises(ValueError):
         create_app(db_path, "short")
+
+
+def _asgi_post(app, path: str, headers: dict, chunks: list[bytes]) -> tuple[int, int, bytes]:
+    """POST straight through the ASGI interface: (status, body bytes the app pulled in, response body).
+    Counting what `receive` hands out shows whether the body was read before the answer."""
+    import asyncio
+
+    pending, pulled, status, out = list(chunks), [0], [0], []
+
+    async def receive():
+        if pending:
+            chunk = pending.pop(0)
+            pulled[0] += len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+        elif message["type"] == "http.response.body":
+            out.append(message.get("body", b""))
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    asyncio.run(app(scope, receive, send))
+    return status[0], pulled[0], b"".join(out)
+
+
+def test_the_token_is_checked_before_the_body_and_bodies_are_limited(db_path):
+    """Issue 13 row 15: an unauthenticated 300 MB POST was read whole before the 401."""
+    app = create_app(db_path, TOKEN, max_body=4096)
+    url, json_type = "/api/items/p001/decision", {"content-type": "application/json"}
+    huge = [b"x" * 100_000] * 3000  # 300 MB offered (one 100 kB chunk, repeated)
+    status, pulled, body = _asgi_post(app, url, {**json_type, "content-length": "300000000"}, huge)
+    assert (status, pulled) == (401, 0) and b"access token" in body
+    status, pulled, body = _asgi_post(app, url, {**json_type, **AUTH, "content-length": "300000000"}, huge)
+    assert (status, pulled) == (413, 0) and b"4096 bytes" in body
+    # no Content-Length (chunked): read only until the limit is passed
+    status, pulled, body = _asgi_post(app, url, {**json_type, **AUTH}, [b"x" * 1000] * 1000)
+    assert status == 413 and pulled <= 5000
+    c = TestClient(app)
+    assert c.post(url, json={"reviewer": "a", "labels": NO, "note": "长" * 3000}, headers=AUTH).status_code == 413
+    r = c.post(url, json={"reviewer": "a", "labels": NO, "note": "ok"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["item"]["note"] == "ok"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert TestClient(create_app(db_path, TOKEN)).post(  # the default limit (1 MiB) lets a normal decision in
+        url, json={"reviewer": "b", "labels": NO}, headers=AUTH).status_code == 200
+    with pytest.raises(ValueError, match="max_body"):
+        create_app(db_path, TOKEN, max_body=0)
+
+
+def test_decision_labels_are_the_integers_0_or_1_only(client):
+    """Issue 13 row 17: "yes", "true", "1", 1.0 and true were all stored as 1."""
+    url = "/api/items/p005/decision"
+    for bad in ("yes", "true", "1", "0", 1.0, 0.0, True, False, 2, -1, None, [1], {"v": 1}):
+        r = client.post(url, json={"reviewer": "a", "labels": {**NO, "harassment": bad}}, headers=AUTH)
+        assert r.status_code == 422, bad
+        detail = r.json()["detail"]
+        assert isinstance(detail, str) and "harassment" in detail and "0 or 1" in detail, (bad, detail)
+    item = client.get("/api/items/p005", headers=AUTH).json()
+    assert (item["status"], item["n_decisions"]) == ("pending", 0)
+    r = client.post(url, json={"reviewer": "a", "labels": {**NO, "harassment": 1}}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["item"]["labels"]["harassment"] == 1
+    # other malformed bodies also get one readable sentence naming the field
+    r = client.post(url, json={"labels": NO}, headers=AUTH)
+    assert r.status_code == 422 and "reviewer" in r.json()["detail"]

@@ -212,3 +212,12 @@ def test_review_cli_import_stats_export_and_labels_back(tmp_path):
                  ["review", "stats", "--db", scored_file]):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and "error:" in r.output and "Traceback" not in r.output, (args, r.output)
+
+
+def test_decide_takes_only_the_integers_0_and_1(queue):
+    """Issue 13 row 17, below the API: true, 1.0, "1" and "yes" were stored as 1."""
+    for bad in (True, 1.0, "1", "yes", "true", None):
+        with pytest.raises(ValueError, match=r"labels\.rumor must be the integer 0 or 1"):
+            queue.decide("p004", "alice", {"rumor": bad, "paid_posting": 0, "harassment": 0})
+    assert queue.get_item("p004")["n_decisions"] == 0
+    assert queue.decide("p004", "alice", {"rumor": 1, "paid_posting": 0, "harassment": 0})["item"]["labels"]["rumor"] == 1

@@ -170,7 +170,8 @@ def normalize_scored(rec: dict) -> dict:
 
 
 def check_labels(labels: dict, allowed: list[str]) -> dict[str, int]:
-    """{risk: 0|1} for exactly the queue's risks, in their order; a ValueError says what is wrong."""
+    """{risk: 0|1} for exactly the queue's risks, in their order; a ValueError says what is wrong.
+    A label is the integer 0 or 1: not true/false, 1.0, "1" or "yes"."""
     if not isinstance(labels, dict):
         raise ValueError("labels must be an object {risk: 0 or 1}")
     missing = [r for r in allowed if r not in labels]
@@ -179,15 +180,11 @@ def check_labels(labels: dict, allowed: list[str]) -> dict[str, int]:
         raise ValueError(f"labels must give exactly {', '.join(allowed)} "
                          f"({'missing ' + ', '.join(missing) if missing else ''}"
                          f"{'; ' if missing and extra else ''}{'unknown ' + ', '.join(map(str, extra)) if extra else ''})")
-    out = {}
     for r in allowed:
         v = labels[r]
-        if isinstance(v, bool):
-            v = int(v)
-        if v not in (0, 1) or isinstance(v, float) and not float(v).is_integer():
-            raise ValueError(f"label {r} must be 0 or 1, not {labels[r]!r}")
-        out[r] = int(v)
-    return out
+        if type(v) is not int or v not in (0, 1):
+            raise ValueError(f"labels.{r} must be the integer 0 or 1, not {json.dumps(v, ensure_ascii=False)[:50]}")
+    return {r: labels[r] for r in allowed}
 
 
 class ReviewDB:
