@@ -10,37 +10,85 @@ ASCII run counts only when it splits completely into pinyin syllables ("wifi" do
 """
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 
 Syllable = tuple[str, int, int]  # (syllable, start, end) in the text
 _LATIN = re.compile(r"[a-zA-Z]+")
 _MAX_SYLLABLE = 6  # "zhuang", "shuang"
 
 
-def disk_cached(name: str, key: str, build):
-    """`build()` (plain dicts/strings/numbers), kept in the temp directory with `marshal` as jieba
-    keeps its dictionary, so later processes load it in a fraction of the time; rebuilt when the
-    file is missing, unreadable or made from other inputs (`key`)."""
-    import hashlib
-    import marshal
-    import os
-    import tempfile
+_MAGIC = b"jingwang-cache-1\n"
 
-    path = os.path.join(tempfile.gettempdir(), f"jingwang-{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal")
+
+def cache_dir() -> Path:
+    """The user's cache folder for Jingwang: $XDG_CACHE_HOME/jingwang (default ~/.cache/jingwang)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "jingwang"
+
+
+def _private_cache_dir() -> Path | None:
+    """cache_dir(), created readable by its owner only; None when it cannot be made or is not
+    private (another user's, or writable by others): then nothing is cached."""
+    path = cache_dir()
     try:
-        with open(path, "rb") as f:
-            return marshal.load(f)
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
-    value = build()
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return path
+
+
+def _read_cache(path: Path):
+    """The value in a cache file, or None when the file is missing or its content hash does not
+    match (tampered, truncated or corrupt): nothing unchecked is unmarshalled."""
     try:
-        tmp = f"{path}.{os.getpid()}"
-        with open(tmp, "wb") as f:
-            marshal.dump(value, f)
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head, digest, body = data[:len(_MAGIC)], data[len(_MAGIC):len(_MAGIC) + 32], data[len(_MAGIC) + 32:]
+    if head != _MAGIC or hashlib.sha256(body).digest() != digest:
+        return None
+    try:
+        return marshal.loads(body)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def _write_cache(path: Path, value) -> None:
+    body = marshal.dumps(value)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + hashlib.sha256(body).digest() + body)
         os.replace(tmp, path)
     except OSError:
-        pass
+        Path(tmp).unlink(missing_ok=True)
+
+
+def disk_cached(name: str, key: str, build):
+    """`build()` (plain dicts/strings/numbers), kept with `marshal` in the user's cache folder
+    (cache_dir()) under a name made from `key`, so later processes load it in a fraction of the
+    time. A file is used only when its content hash matches; otherwise (missing, tampered,
+    truncated, made from other inputs) the value is rebuilt and the file rewritten."""
+    folder = _private_cache_dir()
+    if folder is None:
+        return build()
+    path = folder / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal"
+    value = _read_cache(path)
+    if value is None:
+        value = build()
+        _write_cache(path, value)
     return value
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from pathlib import Path
 
 import jieba
+
+from detector.phonetic import disk_cached
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -34,11 +37,21 @@ def get_tokenizer(userdict: str | Path | None = None) -> jieba.Tokenizer:
         tok = _TOKENIZERS.get(key)
         if tok is None:
             tok = jieba.Tokenizer()
-            tok.initialize()
+            _initialize(tok)
             if path is not None:
                 tok.load_userdict(str(path))
             _TOKENIZERS[key] = tok
     return tok
+
+
+def _initialize(tok: jieba.Tokenizer) -> None:
+    """jieba's prefix dictionary, cached in the user's cache folder with a content hash
+    (phonetic.disk_cached) instead of jieba's own unchecked jieba.cache in the shared temp folder."""
+    dict_file = Path(os.path.dirname(jieba.__file__)) / "dict.txt"
+    st = dict_file.stat()
+    key = f"jieba {jieba.__version__} {dict_file}:{st.st_size}:{st.st_mtime_ns}"
+    tok.FREQ, tok.total = disk_cached("jieba", key, lambda: tok.gen_pfdict(tok.get_dict_file()))
+    tok.initialized = True
 
 
 class Segmenter:

@@ -20,3 +20,22 @@ def test_spans_point_into_the_text_and_skip_spaces():
 def test_tokenizer_is_initialised_once_per_dictionary():
     assert get_tokenizer(DEFAULT_USERDICT) is get_tokenizer(DEFAULT_USERDICT)
     assert get_tokenizer(None) is not get_tokenizer(DEFAULT_USERDICT)
+
+
+def test_jieba_dictionary_is_cached_in_the_user_cache_folder_not_the_temp_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    import detector.segment as segment
+
+    text = "有偿删帖找水军控评"
+    words = Segmenter(None).cut(text)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(segment, "_TOKENIZERS", {})  # a fresh process: jieba loads its dictionary again
+    (tmp_path / "tmp" / "jieba.cache").write_bytes(b"planted")  # jieba's own cache name: never read
+    assert Segmenter(None).cut(text) == words
+    assert [p.name for p in (tmp_path / "tmp").iterdir()] == ["jieba.cache"]
+    assert len(list((tmp_path / "xdg" / "jingwang").glob("jieba-*.marshal"))) == 1
+    monkeypatch.setattr(segment, "_TOKENIZERS", {})
+    assert Segmenter(None).cut(text) == words  # from the cache file
