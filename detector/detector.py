@@ -11,6 +11,9 @@ from detector.cleaning import CleanText, clean
 from detector.contacts import extract_contacts
 from detector.content import content_mask
 from detector.flagging import flags_for, priority
+from detector.registry import CURRENT, Registry
+from detector.risks import RISKS
+from detector.scorers.base import ModelFolderError, need
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
@@ -69,20 +72,16 @@ class Detector:
         """The model folder (following a registry's `current` link) and its config.json, without
         loading weights."""
         path = Path(path)
-        if (path / "current").exists() and not (path / CONFIG).exists():
-            path = (path / "current").resolve()
+        if (path / CURRENT).exists() and not (path / CONFIG).exists():
+            path = (path / CURRENT).resolve()
         if not (path / CONFIG).is_file():
-            raise ModelNotFoundError(
-                f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)")
-        return path, json.loads((path / CONFIG).read_text(encoding="utf-8"))
+            raise ModelNotFoundError(no_model_message(path))
+        return path, check_config(path / CONFIG, read_json(path / CONFIG))
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> "Detector":
         path, cfg = cls.read_config(path)
-        kind = cfg.get("model_type")
-        if kind not in SCORER_LOADERS:
-            raise ValueError(f"{path / CONFIG}: unknown model_type {kind!r}; known: {', '.join(SCORER_LOADERS)}")
-        return cls(SCORER_LOADERS[kind](path, cfg), cfg["thresholds"], cfg)
+        return cls(SCORER_LOADERS[cfg["model_type"]](path, cfg), cfg["thresholds"], cfg)
 
     def save_pretrained(self, path: str | Path, metrics: dict | None = None) -> Path:
         path = Path(path)
@@ -130,6 +129,60 @@ class Detector:
             ev["paid_posting"] = ev["paid_posting"] + contacts
         return {"scores": scores, "flags": flags, "priority": priority(scores, self.thresholds),
                 "evidence": ev, "contacts": contacts, "model": self.model_id}
+
+
+def no_model_message(path: Path) -> str:
+    """Why `path` holds no model: a registry without a current version says so and how to fix it."""
+    versions = Registry(path).versions()
+    if versions or (path / CURRENT).is_symlink():
+        return (f"{path} is a model registry without a current version (versions: {', '.join(versions) or 'none'}); "
+                f"make one current with `jingwang models promote {path} {versions[-1] if versions else 'VERSION'}` "
+                f"or `jingwang models rollback {path}`")
+    return f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)"
+
+
+def read_json(file: Path) -> dict:
+    """A JSON object from `file`; anything else is one sentence naming the file."""
+    try:
+        cfg = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ModelFolderError(f"{file}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise ModelFolderError(f"{file}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except RecursionError:
+        raise ModelFolderError(f"{file}: not valid JSON (nested too deeply)") from None
+    if not isinstance(cfg, dict):
+        raise ModelFolderError(f"{file}: expected a JSON object, not {type(cfg).__name__}")
+    return cfg
+
+
+def check_config(file: Path, cfg: dict) -> dict:
+    """The checks every model's config.json passes before its weights are read: a known model_type,
+    labels that are known risks (each once), a finite threshold in [0, 1] for each label."""
+    kind = need(cfg, "model_type", file)
+    if kind not in SCORER_LOADERS:
+        raise ModelFolderError(f"{file}: unknown model_type {kind!r}; known: {', '.join(SCORER_LOADERS)}")
+    labels = need(cfg, "labels", file)
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        raise ModelFolderError(f"{file}: labels must be a non-empty list of risk names, not {labels!r}")
+    unknown = [x for x in labels if x not in RISKS]
+    if unknown or len(set(labels)) != len(labels):
+        why = f"unknown labels {unknown}" if unknown else "a label listed twice"
+        raise ModelFolderError(f"{file}: labels has {why}; known risks: {', '.join(RISKS)}")
+    thresholds = need(cfg, "thresholds", file)
+    if not isinstance(thresholds, dict):
+        raise ModelFolderError(f"{file}: thresholds must be an object {{risk: number}}, not {thresholds!r}")
+    extra = sorted(set(thresholds) - set(labels))
+    if extra:
+        raise ModelFolderError(f"{file}: thresholds has unknown labels {extra} (labels: {labels})")
+    for r in labels:
+        t = need(thresholds, r, file, "thresholds.")
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:  # NaN fails too
+            raise ModelFolderError(f"{file}: thresholds.{r} must be a number in [0, 1], not {t!r}, "
+                                   f"so the model refuses to load")
+    if not isinstance(need(cfg, "scorer", file), dict):
+        raise ModelFolderError(f"{file}: scorer must be an object, not {cfg['scorer']!r}")
+    return cfg
 
 
 def contact_evidence(ct: CleanText) -> list[dict]:

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from detector.cleaning import CleanText, clean
+from detector.scorers.base import ModelFolderError, need
 
 
 class EnsembleScorer:
@@ -24,8 +25,8 @@ class EnsembleScorer:
         if not members or len(members) != len(weights) or len(members) != len(folders):
             raise ValueError("an ensemble needs one weight and one folder per member, and at least one member")
         w = np.asarray(weights, np.float64)
-        if (w < 0).any() or w.sum() <= 0:
-            raise ValueError(f"ensemble weights must be >= 0 with a positive sum, not {list(weights)}")
+        if w.ndim != 1 or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"ensemble weights must be finite numbers >= 0 with a positive sum, not {list(weights)}")
         self.labels = list(labels)
         self.members = list(members)
         self.weights = (w / w.sum()).tolist()
@@ -45,7 +46,7 @@ class EnsembleScorer:
         rows = []
         for lab in self.labels:
             r = np.asarray(label_weights.get(lab, self.weights), np.float64)
-            if r.shape != w.shape or (r < 0).any() or r.sum() <= 0:
+            if r.shape != w.shape or not np.isfinite(r).all() or (r < 0).any() or r.sum() <= 0:
                 raise ValueError(f"ensemble weights of {lab!r} must be {len(w)} numbers >= 0 with a positive sum")
             rows.append(r / r.sum())
         self.label_weights = np.stack(rows)
@@ -80,12 +81,26 @@ class EnsembleScorer:
 
     @classmethod
     def load(cls, path: Path, config: dict, from_pretrained: Callable) -> "EnsembleScorer":
-        path = Path(path)
-        specs = config["members"]
-        folders = [member_folder(path, s["path"]) for s in specs]
-        members = [from_pretrained(f) for f in folders]
-        return cls(config["labels"], members, [s["weight"] for s in specs], folders, config.get("evasion", True),
-                   config.get("label_weights"))
+        """Load the members and check the ensemble's part of config.json; a bad member or weight is
+        a ModelFolderError naming the ensemble's config.json and the key."""
+        path, file = Path(path), Path(path) / "config.json"
+        specs = need(config, "members", file, "scorer.")
+        if not isinstance(specs, list) or not specs:
+            raise ModelFolderError(f"{file}: scorer.members must be a non-empty list of {{path, weight}}")
+        folders, weights, members = [], [], []
+        for i, s in enumerate(specs):
+            key = f"scorer.members[{i}]"
+            folders.append(member_folder(path, need(s, "path", file, f"{key}.")))
+            weights.append(need(s, "weight", file, f"{key}."))
+            try:
+                members.append(from_pretrained(folders[-1]))
+            except (ValueError, OSError) as e:
+                raise ModelFolderError(f"{file}: {key} ({s['path']}) does not load: {e}") from None
+        try:
+            return cls(config["labels"], members, weights, folders, config.get("evasion", True),
+                       config.get("label_weights"))
+        except (ValueError, TypeError) as e:
+            raise ModelFolderError(f"{file}: {e}") from None
 
 
 def combine(probs: list[np.ndarray], weights) -> np.ndarray:

@@ -6,13 +6,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from detector.calibration import Calibrator, sigmoid
 from detector.cleaning import CleanText
 from detector.features import (Featurizer, FeaturizerConfig, combine, contact_features,
                                feature_index, lexicon_features)
 from detector.lexicon import load_lexicon
+from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays, need
 from detector.segment import Segmenter
 
 WEIGHTS = "fast.safetensors"
@@ -109,16 +110,50 @@ class FastScorer:
 
     @classmethod
     def load(cls, path: Path, config: dict) -> "FastScorer":
-        arrays = load_file(str(path / WEIGHTS))
-        userdict = path / config["userdict"] if config.get("userdict") else None
-        fcfg = FeaturizerConfig.from_dict(config["featurizer"])
-        lexicons = {kind: path / config[kind] for kind in LEXICONS if config.get(kind)}
+        """Load and check a fast model folder: every problem is a ModelFolderError naming the file and key."""
+        file, labels = path / "config.json", config["labels"]
+        arrays = load_arrays(path / WEIGHTS, ("idf", "coef", "intercept"))
+        fcfg = featurizer_config(need(config, "featurizer", file, "scorer."), file)
+        check_shapes(arrays, len(labels), fcfg.n_features, path / WEIGHTS)
+        userdict = inside(path, config["userdict"], file, "scorer.userdict") if config.get("userdict") else None
+        lexicons = {kind: inside(path, config[kind], file, f"scorer.{kind}") for kind in LEXICONS if config.get(kind)}
         feat = Featurizer(fcfg, Segmenter(userdict), extra=extra_features(fcfg, lexicons), idf=arrays["idf"])
-        labels = config["labels"]
-        cals = [Calibrator.from_parts(config["calibration"][lab], arrays, f"cal.{lab}") for lab in labels]
-        gates = {lab: (arrays[f"gate.{lab}.coef"], *map(float, arrays[f"gate.{lab}.intercept"]))
-                 for lab in config.get("gates", [])}
+        cals = calibrators(config, arrays, labels, file)
+        gates = {}
+        for lab in config.get("gates", []):
+            if lab not in labels:
+                raise ModelFolderError(f"{file}: scorer.gates has unknown label {lab!r} (labels: {labels})")
+            gates[lab] = load_gate(arrays, lab, fcfg.n_features, path / WEIGHTS)
         return cls(labels, feat, arrays["coef"], arrays["intercept"], cals, gates, lexicon_paths=lexicons)
+
+
+def featurizer_config(d, file: Path) -> FeaturizerConfig:
+    if not isinstance(d, dict):
+        raise ModelFolderError(f"{file}: scorer.featurizer must be an object, not {d!r}")
+    try:
+        return FeaturizerConfig.from_dict(d)
+    except (TypeError, ValueError) as e:
+        raise ModelFolderError(f"{file}: scorer.{e}") from None
+
+
+def check_shapes(arrays: dict, n_labels: int, n_features: int, file: Path) -> None:
+    """idf (n_features,), coef (n_labels, n_features), intercept (n_labels,): a label in
+    config.json without its row of weights (or weights of another size) refuses to load."""
+    want = {"idf": (n_features,), "coef": (n_labels, n_features), "intercept": (n_labels,)}
+    for key, shape in want.items():
+        if tuple(arrays[key].shape) != shape:
+            raise ModelFolderError(f"{file}: array {key!r} has shape {tuple(arrays[key].shape)}, but config.json "
+                                   f"({n_labels} labels, featurizer.n_features {n_features}) needs {shape}")
+
+
+def load_gate(arrays: dict, lab: str, n_features: int, file: Path) -> tuple[np.ndarray, float, float]:
+    coef, rest = f"gate.{lab}.coef", f"gate.{lab}.intercept"
+    for key, shape in ((coef, (n_features,)), (rest, (2,))):
+        if key not in arrays:
+            raise ModelFolderError(f"{file}: missing array {key!r}")
+        if arrays[key].shape != shape:
+            raise ModelFolderError(f"{file}: array {key!r} has shape {arrays[key].shape}, not {shape}")
+    return arrays[coef], float(arrays[rest][0]), float(arrays[rest][1])
 
 
 def extra_features(config: FeaturizerConfig, lexicons: dict[str, Path]):
