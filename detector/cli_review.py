@@ -35,14 +35,15 @@ def review_import(
     """Queue every record of SCORED by post id (re-importing is safe: no duplicates; newer scores
     replace pending items, reviewed items keep theirs); with --sample, the N posts whose review
     teaches the model most."""
-    from detector.review.db import import_file
+    from detector.review.importer import import_file
 
     s = import_file(db, scored, text_field=text_field, id_field=id_field, sample=sample, n=n, seed=seed)
     t = Table(title="jingwang review import", show_header=False)
     if sample:
         t.add_row(f"sampled ({sample})", f"{s.inserted + s.updated + s.unchanged + s.kept_reviewed} of {s.sampled_from}")
     for k, v in (("records read", s.read), ("new items", s.inserted), ("updated (newer scores)", s.updated),
-                 ("unchanged", s.unchanged), ("kept (already reviewed)", s.kept_reviewed), ("bad records", s.bad),
+                 ("unchanged", s.unchanged), ("kept (already reviewed)", s.kept_reviewed), ("bad records (not queued)", s.bad),
+                 ("queued with a warning", s.warned),
                  ("time", f"{s.seconds:.1f} s"), ("queue", str(db))):
         t.add_row(k, str(v))
     err.print(t)

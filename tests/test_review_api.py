@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from detector.review.db import ReviewDB, import_file
+from detector.review.db import ReviewDB
+from detector.review.importer import import_file
 from detector.review.server import create_app
 from tests.test_review_db import scored, write
 

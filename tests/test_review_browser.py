@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from detector.review.db import ReviewDB, import_file
+from detector.review.db import ReviewDB
+from detector.review.importer import import_file
 from detector.review.server import create_app
 
 CHROMIUM = os.environ.get("JINGWANG_CHROMIUM", "/usr/bin/chromium")

@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from detector.io import RecordWriter
-from detector.review.db import DecisionConflict, ItemNotFound, ReviewDB, import_file
+from detector.review.db import DecisionConflict, ItemNotFound, ReviewDB
+from detector.review.importer import import_file
 from detector.review.export import export, import_label_studio
 
 LABELS = ("rumor", "paid_posting", "harassment")
@@ -221,3 +222,62 @@ def test_decide_takes_only_the_integers_0_and_1(queue):
             queue.decide("p004", "alice", {"rumor": bad, "paid_posting": 0, "harassment": 0})
     assert queue.get_item("p004")["n_decisions"] == 0
     assert queue.decide("p004", "alice", {"rumor": 1, "paid_posting": 0, "harassment": 0})["item"]["labels"]["rumor"] == 1
+
+
+def test_import_checks_the_fields_the_pipeline_writes(tmp_path):
+    """Issue 13 row 16: a record's own `campaign` was trusted, `{"size": {"toString": 1}}` stopped the
+    queue page, an evidence term that is an object broke the item view, NaN scores broke the API."""
+    good = scored(1, flags=("rumor",))
+    rows = [good,
+            {**scored(2), "campaign": {"size": {"toString": 1}}},                         # dropped, warned
+            {**scored(3), "campaign": {"cluster_id": "c-1", "size": 4, "score": 0.5}},    # kept
+            {**scored(4, flags=("rumor",)), "evidence": {"rumor": [
+                {"term": {"toString": 1}, "spans": [[0, 1]]}, {"term": "天气", "weight": 0.3, "spans": [[1, "x"], [2, 4]]}]}},
+            {**scored(5), "scores": {"rumor": "high", "paid_posting": 0.1, "harassment": 0.1}},  # rejected
+            {**scored(6), "scores": {"rumor": True, "paid_posting": 0.1, "harassment": 0.1}},    # rejected
+            {**scored(7), "scores": {"rumor": 1.5, "paid_posting": 0.1, "harassment": 0.1}},     # rejected
+            {**scored(8), "priority": {"x": 1}},                                                # rejected
+            {**scored(9), "flags": {"rumor": 1}, "model": {"name": "x"}},                      # both dropped
+            {**scored(10), "flags": ["rumor", "spam", 3]},                                      # spam and 3 dropped
+            {**scored(11), "id": {"x": 1}}]                                                     # rejected
+    path = tmp_path / "scored.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    db = ReviewDB(tmp_path / "q.sqlite")
+    s = import_file(db, str(path))
+    assert (s.read, s.inserted, s.bad, s.warned) == (11, 6, 5, 4), s
+    for line, what in ((2, "campaign"), (4, "evidence"), (5, "scores.rumor"), (6, "scores.rumor"), (7, "scores.rumor"),
+                       (8, "priority"), (9, "flags"), (9, "model"), (10, "flags"), (11, "post id")):
+        assert any(p.startswith(f"line {line}: ") and what in p for p in s.problems), (line, what, s.problems)
+    assert db.get_item("p002")["campaign"] is None
+    assert db.get_item("p003")["campaign"] == {"cluster_id": "c-1", "size": 4, "score": 0.5}
+    assert db.list_items("all", campaign="*")[0][0]["id"] == "p003"
+    assert db.get_item("p004")["evidence"] == {"rumor": [{"term": "天气", "weight": 0.3, "spans": [[2, 4]]}]}
+    assert (db.get_item("p009")["flags"], db.get_item("p009")["model"]) == ([], None)
+    assert db.get_item("p010")["flags"] == ["rumor"]
+    items, _ = db.list_items("all", limit=100)
+    json.dumps(items, allow_nan=False)  # strict JSON: what the API sends
+
+
+def test_import_records_reports_nan_and_repeated_ids(tmp_path):
+    db = ReviewDB(tmp_path / "q.sqlite")
+    s = db.import_records([scored(1), {**scored(2), "scores": {"rumor": float("nan"), "paid_posting": 0, "harassment": 0}},
+                           {**scored(3), "priority": float("inf")}, {**scored(4), "views": float("nan")},
+                           scored(1, p=(0.5, 0.5, 0.5))])
+    assert (s.read, s.inserted, s.updated, s.bad) == (5, 2, 1, 2), s
+    assert any("record 2: scores.rumor" in p for p in s.problems) and any("record 3: priority" in p for p in s.problems)
+    assert any("record 4: non-finite" in p for p in s.problems)
+    assert any("record 5: post id 'p001' already at record 1" in p for p in s.problems)
+    assert db.get_item("p004")["fields"]["views"] is None
+
+
+def test_an_item_stored_malformed_still_reads_in_shape(queue):
+    """A queue filled before the checks: what it reads back is still in the shape the page expects."""
+    bad = {"id": "p001", "text": "x", "campaign": {"size": {"toString": 1}}, "scores": {"rumor": 0.1},
+           "evidence": {"rumor": [{"term": {"toString": 1}}], "x": "y"}, "views": float("nan")}
+    with queue.connect() as c:
+        c.execute("UPDATE items SET record=?, scores=?, priority=? WHERE id='p001'",
+                  (json.dumps(bad), '{"rumor": NaN, "paid_posting": 0.2}', float("inf")))
+    item = queue.get_item("p001")
+    assert item["campaign"] is None and item["evidence"] == {"rumor": []} and item["scores"] == {"paid_posting": 0.2}
+    assert item["priority"] == 0.0 and item["fields"]["views"] is None
+    json.dumps(queue.list_items("all", limit=100)[0], allow_nan=False)

@@ -14,67 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from detector.review.records import RESULT_KEYS, ImportSummary, accept, check_labels, clean_result, json_safe
+from detector.review.schema import ITEM_COLUMNS, SCHEMA, SCHEMA_VERSION
 from detector.risks import RISKS
 
-SCHEMA_VERSION = "1"
 BATCH = 2000  # imported records per write transaction (reviewers' decisions interleave between)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    id          TEXT PRIMARY KEY,
-    text        TEXT NOT NULL,
-    record      TEXT NOT NULL,                -- the scored record (JSON)
-    record_sha  TEXT NOT NULL,
-    scores      TEXT NOT NULL DEFAULT '{}',   -- {risk: probability} (JSON)
-    top_score   REAL NOT NULL DEFAULT 0,
-    flags       TEXT NOT NULL DEFAULT ',',    -- ",rumor,harassment," (searchable with instr)
-    priority    REAL NOT NULL DEFAULT 0,
-    campaign    TEXT,                         -- cluster id, if the post is in a campaign
-    model       TEXT,
-    status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'reviewed')),
-    labels      TEXT,                         -- latest decision {risk: 0|1} (JSON)
-    reviewer    TEXT,
-    note        TEXT,
-    decided_at  TEXT,
-    n_decisions INTEGER NOT NULL DEFAULT 0,
-    version     INTEGER NOT NULL DEFAULT 1,
-    imported_at TEXT NOT NULL,
-    updated_at  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS items_queue ON items (status, priority DESC, id);
-CREATE INDEX IF NOT EXISTS items_priority ON items (priority DESC, id);
-CREATE INDEX IF NOT EXISTS items_campaign ON items (campaign, priority DESC, id) WHERE campaign IS NOT NULL;
-CREATE TABLE IF NOT EXISTS decisions (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    decision_id  TEXT NOT NULL UNIQUE,        -- idempotency key
-    item_id      TEXT NOT NULL REFERENCES items (id),
-    reviewer     TEXT NOT NULL,
-    labels       TEXT NOT NULL,
-    note         TEXT NOT NULL DEFAULT '',
-    source       TEXT NOT NULL DEFAULT 'api',
-    item_version INTEGER NOT NULL,            -- the item's version this decision produced
-    created_at   TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decisions_item ON decisions (item_id, seq);
-CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
-    BEGIN SELECT RAISE(ABORT, 'decisions are an append-only audit log'); END;
-CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
-    BEGIN SELECT RAISE(ABORT, 'decisions are an append-only audit log'); END;
-"""
-
-ITEM_COLUMNS = ("id, text, record, scores, flags, priority, campaign, model, status, labels, reviewer, note, "
-                "decided_at, n_decisions, version, imported_at, updated_at")
-RESULT_KEYS = ("scores", "flags", "priority", "evidence", "model", "campaign")
-
 
 class ItemNotFound(KeyError):
     def __str__(self) -> str:
@@ -90,29 +42,17 @@ class DecisionConflict(Exception):
         self.kind, self.item = kind, item
 
 
-@dataclass
-class ImportSummary:
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    kept_reviewed: int = 0  # newer scores for an already reviewed item: not applied
-    bad: int = 0
-    sampled_from: int = 0  # with --sample: how many good records the sample was drawn from
-    problems: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def reject(self, problem: str) -> None:
-        """Count a bad record; the first 20 problems are kept for the report."""
-        self.bad += 1
-        if len(self.problems) < 20:
-            self.problems.append(problem)
-
-
 def _record_body(rec: dict) -> tuple[str, str]:
     """A record as stored (canonical JSON) and its sha256, which tells an unchanged re-import."""
     body = json.dumps(rec, ensure_ascii=False, sort_keys=True)
     return body, hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _loads(text, default):
+    try:
+        return json.loads(text) if text else default
+    except (TypeError, ValueError):
+        return default
 
 
 def now_iso() -> str:
@@ -121,70 +61,6 @@ def now_iso() -> str:
 
 def _flags_col(flags: list[str]) -> str:
     return "," + "".join(f"{f}," for f in flags)
-
-
-def _as_json(value, default):
-    if isinstance(value, str):
-        if not value.strip():
-            return default
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return default
-    return default if value is None else value
-
-
-def normalize_scored(rec: dict) -> dict:
-    """A scored record as `jingwang score` wrote it, from JSONL (nested) or CSV / Parquet (flat:
-    score_RISK columns, comma-joined flags, JSON text for evidence and campaign)."""
-    rec = dict(rec)
-    scores = rec.get("scores")
-    if isinstance(scores, str):
-        scores = _as_json(scores, None)
-    if not isinstance(scores, dict):
-        flat = {k[len("score_"):]: rec.pop(k) for k in list(rec) if k.startswith("score_")}
-        scores = flat or None
-    if not scores:
-        raise ValueError("not scored output (no scores): score it first with `jingwang score`")
-    try:
-        rec["scores"] = {str(r): float(p) for r, p in scores.items()}
-    except (TypeError, ValueError):
-        raise ValueError("scores are not numbers") from None
-    flags = rec.get("flags")
-    if isinstance(flags, str):
-        parsed = _as_json(flags, None) if flags.startswith("[") else None
-        flags = parsed if isinstance(parsed, list) else [f for f in flags.split(",") if f]
-    rec["flags"] = [str(f) for f in (flags or [])]
-    try:
-        rec["priority"] = float(rec.get("priority") if rec.get("priority") not in (None, "") else 0.0)
-    except (TypeError, ValueError):
-        raise ValueError(f"priority {rec.get('priority')!r} is not a number") from None
-    ev = _as_json(rec.get("evidence"), {})
-    rec["evidence"] = ev if isinstance(ev, dict) else {}
-    camp = _as_json(rec.get("campaign"), None)
-    if isinstance(camp, dict):
-        rec["campaign"] = camp
-    else:
-        rec.pop("campaign", None)
-    return rec
-
-
-def check_labels(labels: dict, allowed: list[str]) -> dict[str, int]:
-    """{risk: 0|1} for exactly the queue's risks, in their order; a ValueError says what is wrong.
-    A label is the integer 0 or 1: not true/false, 1.0, "1" or "yes"."""
-    if not isinstance(labels, dict):
-        raise ValueError("labels must be an object {risk: 0 or 1}")
-    missing = [r for r in allowed if r not in labels]
-    extra = [r for r in labels if r not in allowed]
-    if missing or extra:
-        raise ValueError(f"labels must give exactly {', '.join(allowed)} "
-                         f"({'missing ' + ', '.join(missing) if missing else ''}"
-                         f"{'; ' if missing and extra else ''}{'unknown ' + ', '.join(map(str, extra)) if extra else ''})")
-    for r in allowed:
-        v = labels[r]
-        if type(v) is not int or v not in (0, 1):
-            raise ValueError(f"labels.{r} must be the integer 0 or 1, not {json.dumps(v, ensure_ascii=False)[:50]}")
-    return {r: labels[r] for r in allowed}
 
 
 class ReviewDB:
@@ -260,27 +136,33 @@ class ReviewDB:
                        summary: ImportSummary | None = None) -> ImportSummary:
         """Queue scored records by post id: a new id is inserted; the same record again changes
         nothing; a different (newer) score of a pending item replaces it; a reviewed item keeps
-        what its reviewer saw."""
+        what its reviewer saw. Records are checked first (detector/review/records.py)."""
         s = summary or ImportSummary()
+
+        def checked():
+            for n, rec in enumerate(records, 1):
+                s.read += 1
+                ok = accept(rec, f"record {n}", text_field, id_field, s)
+                if ok is not None:
+                    yield ok
+
+        self.queue_accepted(checked(), text_field, s)
+        return s
+
+    def queue_accepted(self, accepted: Iterable[tuple[dict, str, str]], text_field: str, s: ImportSummary) -> None:
+        """Write records that `records.accept` passed, in batches; an id seen twice is warned of."""
         batch: list[tuple[dict, str]] = []
-        for rec in records:
-            s.read += 1
-            try:
-                rec = normalize_scored(rec)
-                if not isinstance(rec.get(text_field), str) or not rec[text_field].strip():
-                    raise ValueError(f"no text in field {text_field!r}")
-                if rec.get(id_field) in (None, ""):
-                    raise ValueError(f"no post id in field {id_field!r}")
-            except ValueError as e:
-                s.reject(f"record {s.read}: {e}")
-                continue
-            batch.append((rec, str(rec[id_field])))
+        seen: dict[str, str] = {}
+        for rec, rid, where in accepted:
+            if rid in seen:
+                s.warn(where, [f"post id {rid!r} already at {seen[rid]}: this record replaces it"])
+            seen.setdefault(rid, where)
+            batch.append((rec, rid))
             if len(batch) >= BATCH:
                 self._upsert(batch, text_field, s)
                 batch = []
         if batch:
             self._upsert(batch, text_field, s)
-        return s
 
     def _upsert(self, batch: list[tuple[dict, str]], text_field: str, s: ImportSummary) -> None:
         now = now_iso()
@@ -325,13 +207,19 @@ class ReviewDB:
     # -- reading -----------------------------------------------------------------------------
 
     def _item(self, row: sqlite3.Row) -> dict:
-        rec = json.loads(row["record"])
-        fields = {k: v for k, v in rec.items() if k not in RESULT_KEYS and k not in ("id", "text")}
-        return {"id": row["id"], "text": row["text"], "scores": json.loads(row["scores"]),
-                "flags": [f for f in row["flags"].split(",") if f], "priority": row["priority"],
-                "evidence": rec.get("evidence") or {}, "campaign": rec.get("campaign"), "model": row["model"],
-                "fields": fields, "status": row["status"],
-                "labels": json.loads(row["labels"]) if row["labels"] else None,
+        """An item for the API: result fields in the shape the page expects, whatever was stored."""
+        try:
+            rec = json.loads(row["record"])
+        except (TypeError, ValueError):
+            rec = {}
+        rec = rec if isinstance(rec, dict) else {}
+        result = clean_result({**rec, "scores": _loads(row["scores"], {}), "flags": row["flags"].split(",")})
+        fields = json_safe({k: v for k, v in rec.items() if k not in RESULT_KEYS and k not in ("id", "text")})
+        prio = row["priority"] if isinstance(row["priority"], float) and math.isfinite(row["priority"]) else 0.0
+        return {"id": row["id"], "text": row["text"], "scores": result["scores"], "flags": result["flags"],
+                "priority": prio, "evidence": result["evidence"], "campaign": result["campaign"],
+                "model": row["model"] if isinstance(row["model"], str) else None, "fields": fields,
+                "status": row["status"], "labels": _loads(row["labels"], None),
                 "reviewer": row["reviewer"], "note": row["note"], "decided_at": row["decided_at"],
                 "n_decisions": row["n_decisions"], "version": row["version"],
                 "imported_at": row["imported_at"], "updated_at": row["updated_at"]}
@@ -489,37 +377,3 @@ class ReviewDB:
         pending, reviewed = counts.get("pending", 0), counts.get("reviewed", 0)
         return {"total": pending + reviewed, "pending": pending, "reviewed": reviewed, "decisions": n_dec,
                 "last_decision_at": last, "reviewers": reviewers, "labels": labels, "risks": risks}
-
-
-def import_file(db: str | Path | ReviewDB, path: str, text_field: str = "text", id_field: str = "id",
-                sample: str | None = None, n: int = 0, seed: int = 0) -> ImportSummary:
-    """Queue every record of a scored (or flagged) file: .jsonl, .csv or .parquet as `jingwang score`
-    writes them; with `sample`, only the `n` records that strategy picks (detector/review/sampling.py)."""
-    import time
-
-    from detector.io import BadRecord, iter_posts
-
-    t0 = time.time()
-    if path != "-" and not Path(path).is_file():
-        raise FileNotFoundError(f"cannot read {path}: no such file")
-    rdb = db if isinstance(db, ReviewDB) else ReviewDB(db)
-    s = ImportSummary()
-
-    def records():
-        for p in iter_posts(path, text_field, id_field):
-            if isinstance(p, BadRecord):
-                s.read += 1
-                s.reject(f"line {p.line}: {p.reason}")
-                continue
-            yield p.record
-
-    recs = records()
-    if sample is not None:
-        from detector.review.sampling import select
-
-        pool = list(recs)
-        recs = [pool[i] for i in select(pool, sample, n, text_field, seed)]
-        s.sampled_from = len(pool)
-    rdb.import_records(recs, id_field=id_field, text_field=text_field, summary=s)
-    s.seconds = time.time() - t0
-    return s
