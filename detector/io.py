@@ -8,33 +8,27 @@ after `skip` records; `limit` stops after that many records. Every item carries 
 byte offset just after it (JSONL; 0 otherwise)."""
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
 import json
 import os
+import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from detector.records import BadRecord, Post, check_record, finite_float, json_safe, safe_text
+
+__all__ = ["Post", "BadRecord", "check_record", "format_of", "iter_posts", "json_line", "RecordWriter",
+           "jsonl_lines", "jsonl_to", "sort_spool", "keyed_line"]
+
+BOM = codecs.BOM_UTF8
+MAX_CSV_FIELD = 2**26  # characters; Python's csv stops at 131,072 by default
+# a \uD800-\uDFFF escape: json.loads may make a lone surrogate of it, which UTF-8 cannot hold
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-
-
-@dataclass
-class Post:
-    line: int
-    record: dict
-    text: str
-    end: int = 0
-
-
-@dataclass
-class BadRecord:
-    line: int
-    reason: str
-    id: str | None = None
-    end: int = 0
 
 
 def format_of(path: str) -> str:
@@ -46,43 +40,31 @@ def format_of(path: str) -> str:
     return FORMATS[ext]
 
 
-def check_record(rec, line: int, text_field: str, id_field: str) -> Post | BadRecord:
-    if not isinstance(rec, dict):
-        return BadRecord(line, f"not a JSON object but {type(rec).__name__}")
-    rid = rec.get(id_field)
-    rid = None if rid is None else str(rid)
-    if text_field not in rec:
-        return BadRecord(line, f"missing text field {text_field!r}", rid)
-    text = rec[text_field]
-    if not isinstance(text, str):
-        return BadRecord(line, f"field {text_field!r} is {type(text).__name__}, not text", rid)
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        return BadRecord(line, "invalid UTF-8 in text", rid)
-    if not text.strip():
-        return BadRecord(line, "empty text", rid)
-    if rid is None:
-        rec = {**rec, id_field: f"line-{line}"}
-    return Post(line, rec, text)
-
-
 def parse_jsonl_line(raw: bytes, lineno: int, text_field: str, id_field: str) -> Post | BadRecord:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         return BadRecord(lineno, f"invalid UTF-8 at byte {e.start}")
     try:
-        rec = json.loads(line)
+        rec = json.loads(line, parse_constant=lambda _: None, parse_float=finite_float)
     except json.JSONDecodeError as e:
         return BadRecord(lineno, f"malformed JSON: {e.msg} at column {e.colno}")
-    return check_record(rec, lineno, text_field, id_field)
+    except RecursionError:
+        return BadRecord(lineno, "malformed JSON: nested too deeply")
+    except ValueError as e:  # an integer over 4,300 digits (sys.get_int_max_str_digits)
+        return BadRecord(lineno, f"unreadable number: {e}".split(";")[0])
+    return check_record(rec, lineno, text_field, id_field, encodable=not _SURROGATE_ESCAPE.search(raw))
 
 
 def jsonl_lines(stream, offset: int = 0, line: int = 0) -> Iterator[tuple[int, bytes, int]]:
     """(line number, raw bytes, byte offset after the line) of each non-blank line of a binary
-    stream positioned at byte `offset`, whose previous line is number `line`."""
+    stream positioned at byte `offset`, whose previous line is number `line`. A UTF-8 byte order
+    mark at the start of the stream is not part of the first line."""
     pos = offset
     for lineno, raw in enumerate(stream, line + 1):
-        pos += len(raw)
+        start, pos = pos, pos + len(raw)
+        if start == 0 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
         if raw.strip():
             yield lineno, raw, pos
 
@@ -96,16 +78,31 @@ def iter_jsonl(stream, text_field: str, id_field: str, offset: int = 0, line: in
 
 
 def iter_csv(path: str, text_field: str, id_field: str) -> Iterator[Post | BadRecord]:
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+    """Rows of a CSV file (line = the line the row ends on); a byte order mark is skipped,
+    fields may hold up to MAX_CSV_FIELD characters, a row the csv module refuses is a BadRecord."""
+    csv.field_size_limit(MAX_CSV_FIELD)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         reader = csv.DictReader(f)
-        if reader.fieldnames is None:
-            return
-        for rec in reader:
-            line = reader.line_num
-            if None in rec:
-                yield BadRecord(line, f"{len(rec[None])} more fields than the header has")
+        try:
+            if reader.fieldnames is None:
+                return
+        except csv.Error as e:
+            raise ValueError(f"{path}: cannot read the CSV header: {e}") from None
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                yield BadRecord(reader.reader.line_num, f"unreadable CSV row: {e}")
                 continue
-            yield check_record(rec, line, text_field, id_field)
+            yield csv_record(rec, reader.line_num, text_field, id_field)
+
+
+def csv_record(rec: dict, line: int, text_field: str, id_field: str) -> Post | BadRecord:
+    if None in rec:
+        return BadRecord(line, f"{len(rec[None])} more fields than the header has")
+    return check_record(rec, line, text_field, id_field)
 
 
 def iter_parquet(path: str, text_field: str, id_field: str, batch_size: int = 4096,
@@ -117,6 +114,7 @@ def iter_parquet(path: str, text_field: str, id_field: str, batch_size: int = 40
     pf = pq.ParquetFile(path)
     if text_field not in pf.schema_arrow.names:
         raise ValueError(f"{path}: no column {text_field!r}; columns: {', '.join(pf.schema_arrow.names)}")
+    plain = all(plain_arrow(t) for t in pf.schema_arrow.types)
     row, groups = 0, []
     for g in range(pf.metadata.num_row_groups):
         n = pf.metadata.row_group(g).num_rows
@@ -132,9 +130,32 @@ def iter_parquet(path: str, text_field: str, id_field: str, batch_size: int = 40
             continue
         if row < skip:
             batch, row = batch.slice(skip - row), skip
-        for rec in batch.to_pylist():
+        for rec in batch_records(batch, row):
             row += 1
-            yield check_record(rec, row, text_field, id_field)
+            yield rec if isinstance(rec, BadRecord) else check_record(rec, row, text_field, id_field, plain)
+
+
+def plain_arrow(t) -> bool:
+    """True for Arrow types whose Python values JSON holds exactly (no conversion needed)."""
+    import pyarrow.types as pt
+
+    return pt.is_string(t) or pt.is_large_string(t) or pt.is_integer(t) or pt.is_boolean(t) or pt.is_null(t)
+
+
+def batch_records(batch, row: int) -> list[dict | BadRecord]:
+    """The rows of a record batch as dicts; a row Arrow cannot turn into Python values (e.g.
+    invalid UTF-8 in a string column) is a BadRecord, the others are kept."""
+    try:
+        return batch.to_pylist()
+    except (ValueError, TypeError, OverflowError):
+        pass
+    out = []
+    for i in range(batch.num_rows):
+        try:
+            out.append(batch.slice(i, 1).to_pylist()[0])
+        except (ValueError, TypeError, OverflowError) as e:
+            out.append(BadRecord(row + i + 1, f"unreadable row: {type(e).__name__}: {safe_text(str(e))[:120]}"))
+    return out
 
 
 def iter_posts(path: str, text_field: str = "text", id_field: str = "id", skip: int = 0, offset: int = 0,
@@ -181,7 +202,11 @@ def flat_row(rec: dict) -> dict:
 
 
 def json_line(rec: dict) -> str:
-    return json.dumps(rec, ensure_ascii=False) + "\n"
+    """`rec` as one line of strict JSON (RFC 8259): a non-finite number is written as null."""
+    try:
+        return json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        return json.dumps(json_safe(rec), ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_all(fd: int, data: bytes) -> None:

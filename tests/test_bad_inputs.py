@@ -1,0 +1,126 @@
+"""Bad input records (issue 13, rows 6-11 and 23): each one reported once with its line and
+reason or scored, the good ones all scored, exit 0, no traceback, strict JSON out. The corpus
+(tests/bad_inputs.py) runs through `jingwang score` as JSONL, CSV and Parquet."""
+from __future__ import annotations
+
+import json
+import traceback
+
+import pytest
+from typer.testing import CliRunner
+
+from detector.io import BadRecord, Post, iter_posts, json_line
+from tests.bad_inputs import BOM, PARQUET_EXTRA, ZERO_WIDTH, check_run, strict_lines, write_corpus
+from training.cli import app
+
+runner = CliRunner()
+
+
+def run(args: list[str]) -> tuple[int, str]:
+    r = runner.invoke(app, args)
+    tb = "" if r.exception is None or isinstance(r.exception, SystemExit) else "".join(
+        traceback.format_exception(r.exception))
+    return r.exit_code, r.output + tb
+
+
+def items(tmp_path, name: str, data: bytes) -> list:
+    (tmp_path / name).write_bytes(data)
+    return list(iter_posts(str(tmp_path / name)))
+
+
+def bad(items: list) -> dict[int, str]:
+    return {b.line: b.reason for b in items if isinstance(b, BadRecord)}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.mark.parametrize("name", ["bad.jsonl", "bad.csv", "text_first.csv", "bad.parquet"])
+def test_corpus_every_bad_record_reported_once_every_good_one_scored(corpus, tiny_model, name):
+    (cf,) = [c for c in corpus if c.path.name == name]
+    out = cf.path.parent / f"{name}.out.jsonl"
+    code, output = run(["score", str(cf.path), "--model", str(tiny_model), "--out", str(out), "--quiet"])
+    t = check_run(cf, out, code, output)
+    assert (t.tracebacks, t.good_lost, t.bad_unreported, t.problems) == (0, 0, 0, []), t.problems
+    assert len(strict_lines(out)) == len(cf.good)
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_corpus_scores_into_csv_and_parquet_output(corpus, tiny_model, ext):
+    out = corpus[0].path.parent / f"jsonl-in.{ext}"
+    code, output = run(["score", str(corpus[0].path), "--model", str(tiny_model), "--out", str(out), "--quiet"])
+    assert code == 0 and "Traceback" not in output, output
+    if ext == "parquet":
+        import pyarrow.parquet as pq
+        ids = pq.read_table(out).column("id").to_pylist()
+    else:
+        import csv
+        ids = [r["id"] for r in csv.DictReader(open(out, encoding="utf-8"))]
+    assert ids == corpus[0].good
+
+
+def test_strict_stops_on_the_corpus_with_one_sentence(corpus, tiny_model):
+    code, output = run(["score", str(corpus[0].path), "--model", str(tiny_model),
+                        "--out", str(corpus[0].path.parent / "strict.jsonl"), "--strict"])
+    assert code == 2 and "line 3" in output and "Traceback" not in output
+
+
+def test_bom_before_the_first_jsonl_record_is_not_part_of_it(tmp_path):
+    got = items(tmp_path, "b.jsonl", BOM + b'{"id": "a", "text": "\xe5\xa5\xbd"}\n{"id": "b", "text": "x"}\n')
+    assert [(p.line, p.record["id"]) for p in got] == [(1, "a"), (2, "b")]
+
+
+def test_bom_before_a_csv_header_whose_first_column_is_the_text(tmp_path):
+    got = items(tmp_path, "b.csv", BOM + "text,id\n好的,a\n谢谢,b\n".encode())
+    assert [(p.line, p.record) for p in got] == [(2, {"text": "好的", "id": "a"}), (3, {"text": "谢谢", "id": "b"})]
+
+
+def test_a_line_nested_100000_levels_is_one_bad_record(tmp_path):
+    deep = b'{"id": "d", "text": "ok", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    got = items(tmp_path, "d.jsonl", deep + b'\n{"id": "e", "text": "ok"}\n')
+    assert "nested too deeply" in bad(got)[1] and got[1].record["id"] == "e"
+
+
+def test_huge_integers_lone_surrogates_and_bad_utf8_outside_text_are_bad_records(tmp_path):
+    lines = [b'{"id": "n", "text": "ok", "n": ' + b"9" * 5000 + b"}", b'{"id": "s", "text": "ok", "a": "\\ud800"}',
+             b'{"id": "k", "text": "ok", "\\udfff": 1}', b'{"id": "ok", "text": "ok", "e": "\\ud83d\\ude00"}']
+    got = items(tmp_path, "n.jsonl", b"\n".join(lines) + b"\n")
+    reasons = bad(got)
+    assert "4300 digits" in reasons[1] and "'a' holds invalid UTF-8" in reasons[2] and "invalid UTF-8" in reasons[3]
+    assert got[3].record["e"] == "\U0001f600"
+    got = items(tmp_path, "n.csv", b'id,text,author\nc1,ok,"\xc3\x28"\nc2,ok,fine\n')
+    assert "'author' holds invalid UTF-8" in bad(got)[2] and got[1].record["id"] == "c2"
+
+
+def test_csv_fields_over_131072_characters_are_read(tmp_path):
+    got = items(tmp_path, "l.csv", ("id,text\nl1," + "好" * 140_000 + "\nl2,ok\n").encode())
+    assert [(p.line, p.record["id"], len(p.text)) for p in got] == [(2, "l1", 140_000), (3, "l2", 2)]
+
+
+def test_a_csv_row_the_csv_module_refuses_is_one_bad_record(tmp_path, monkeypatch):
+    monkeypatch.setattr("detector.io.MAX_CSV_FIELD", 100)
+    got = items(tmp_path, "r.csv", ("id,text\nr1," + "x" * 200 + "\nr2,ok\n").encode())
+    assert "field larger than field limit" in bad(got)[2] and (got[1].line, got[1].record["id"]) == (3, "r2")
+
+
+def test_parquet_columns_of_every_arrow_type_come_out_json_safe(corpus):
+    (pf,) = [c for c in corpus if c.path.suffix == ".parquet"]
+    p1 = next(p for p in iter_posts(str(pf.path)) if isinstance(p, Post) and p.record["id"] == "p1")
+    assert {k: p1.record[k] for k in PARQUET_EXTRA} == {k: v for k, (_, v) in PARQUET_EXTRA.items()}
+    assert json.loads(json_line(p1.record)) == p1.record
+
+
+def test_non_finite_numbers_become_null(tmp_path):
+    got = items(tmp_path, "f.jsonl", b'{"id": "f", "text": "ok", "a": NaN, "b": [1e999, -Infinity], "c": 1.5}\n')
+    assert got[0].record == {"id": "f", "text": "ok", "a": None, "b": [None, None], "c": 1.5}
+    assert json_line({"s": float("nan"), "t": {"u": float("-inf")}}) == '{"s": null, "t": {"u": null}}\n'
+
+
+def test_text_of_only_zero_width_or_nul_characters_is_empty(tmp_path):
+    rows = [{"id": "z", "text": ZERO_WIDTH}, {"id": "n", "text": "\x00\x00"}, {"id": "m", "text": "\u200b \x00\u00ad"},
+            {"id": "ok", "text": "好\u200b"}]
+    got = items(tmp_path, "z.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
+    assert set(bad(got)) == {1, 2, 3} and all("empty text" in r for r in bad(got).values())
+    assert got[3].text == "好\u200b"
