@@ -1,6 +1,9 @@
 // Jingwang review page. Plain JS, no dependencies, works offline.
 // Post texts and every other field of a record are untrusted: they are only ever inserted as
 // text (textContent / text nodes), never parsed as markup: no HTML-string APIs anywhere in this file.
+// Nor is any value's type assumed: an item may be malformed (a crawled `campaign` of
+// {"size": {"toString": 1}} throws in String() or a template literal), so every value goes
+// through txt / num / arr / obj below, and one item that cannot be drawn never stops the queue.
 "use strict";
 
 const PAGE = 50;
@@ -14,18 +17,29 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 
+// Any JSON value as display text, without calling its own toString / valueOf.
+function txt(v) {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  try { return JSON.stringify(v) ?? ""; } catch (e) { return "?"; }
+}
+const num = (v, fallback = 0) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+const arr = (v) => (Array.isArray(v) ? v : []);
+const obj = (v) => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
+
 function el(tag, props, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
     if (k === "class") node.className = v;
     else if (k === "dataset") Object.assign(node.dataset, v);
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
+    else if (k === "text") node.textContent = txt(v);
+    else node.setAttribute(k, txt(v));
   }
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
-    node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+    node.appendChild(c instanceof Node ? c : document.createTextNode(txt(c)));
   }
   return node;
 }
@@ -152,9 +166,9 @@ async function loadMore() {
   state.loading = true;
   try {
     const data = await getJSON(`/api/items?${queryString(state.cursor)}`);
-    for (const it of data.items) {
-      state.items.push(it);
-      $("queue").appendChild(queueRow(it, state.items.length - 1));
+    for (const it of arr(data.items)) {
+      state.items.push(obj(it));
+      $("queue").appendChild(queueRow(obj(it), state.items.length - 1));
     }
     state.cursor = data.next_cursor;
     $("more").hidden = !state.cursor;
@@ -168,13 +182,16 @@ async function loadMore() {
 }
 
 function queueRow(it, i) {
-  const row1 = el("div", { class: "row1" }, el("span", { class: "prio", text: it.priority.toFixed(2) }));
-  for (const f of it.flags) row1.appendChild(el("span", { class: `badge ${riskClass(f)}`, text: f }));
-  if (it.campaign) row1.appendChild(el("span", { class: "badge camp", text: `campaign ×${it.campaign.size ?? "?"}` }));
-  if (it.status === "reviewed") row1.appendChild(el("span", { class: "badge done", text: "✓ reviewed" }));
-  const li = el("li", { dataset: { id: it.id }, class: it.status, onclick: () => select(i) },
-    row1, el("div", { class: "preview", text: it.text.slice(0, 160) }));
-  return li;
+  try {
+    const row1 = el("div", { class: "row1" }, el("span", { class: "prio", text: num(it.priority).toFixed(2) }));
+    for (const f of arr(it.flags)) row1.appendChild(el("span", { class: `badge ${riskClass(f)}`, text: f }));
+    if (it.campaign) row1.appendChild(el("span", { class: "badge camp", text: `campaign ×${txt(obj(it.campaign).size) || "?"}` }));
+    if (it.status === "reviewed") row1.appendChild(el("span", { class: "badge done", text: "✓ reviewed" }));
+    return el("li", { dataset: { id: txt(it.id) }, class: it.status === "reviewed" ? "reviewed" : "pending",
+      onclick: () => select(i) }, row1, el("div", { class: "preview", text: Array.from(txt(it.text)).slice(0, 160).join("") }));
+  } catch (e) {  // never expected: the helpers above take any value; the queue goes on regardless
+    return el("li", { dataset: { id: txt(it.id) }, onclick: () => select(i), text: `item ${txt(it.id)} (cannot be shown)` });
+  }
 }
 
 function refreshRow(i) {
@@ -201,11 +218,11 @@ async function select(i) {
   if (i >= state.items.length - 3 && state.cursor) loadMore();
   // fresh copy with history (and the current version, in case someone else decided it)
   try {
-    const full = await getJSON(`/api/items/${encodeURIComponent(state.items[i].id)}`);
+    const full = obj(await getJSON(`/api/items/${encodeURIComponent(txt(state.items[i].id))}`));
     if (state.index === i && state.items[i].id === full.id) {
       const changed = full.version !== state.items[i].version;
       state.items[i] = full;
-      if (changed) { showItem(full); refreshRow(i); } else { state.item = full; renderHistory(full.history); }
+      if (changed) { showItem(full); refreshRow(i); } else { state.item = full; drawPart(() => renderHistory(arr(full.history))); }
     }
   } catch (e) {
     if (e instanceof AuthError) showLogin("The token is no longer accepted.");
@@ -220,35 +237,41 @@ function showItem(it) {
   $("item").hidden = !it;
   if (!it) return;
   state.draft = {};
-  for (const r of state.labels) state.draft[r] = it.labels ? (it.labels[r] ? 1 : 0) : (it.flags.includes(r) ? 1 : 0);
-  $("note").value = it.labels ? (it.note || "") : "";
-  renderMeta(it);
-  renderText($("post-text"), it.text, it.evidence);
-  renderEvidence(it.evidence);
-  renderScores(it);
+  const labels = it.labels ? obj(it.labels) : null;
+  for (const r of state.labels) state.draft[r] = labels ? (labels[r] === 1 ? 1 : 0) : (arr(it.flags).includes(r) ? 1 : 0);
+  $("note").value = labels ? txt(it.note) : "";
+  drawPart(() => renderMeta(it));
+  drawPart(() => renderText($("post-text"), it.text, it.evidence));
+  drawPart(() => renderEvidence(it.evidence));
+  drawPart(() => renderScores(it));
   renderDraft();
-  renderHistory(it.history || []);
+  drawPart(() => renderHistory(arr(it.history)));
+}
+
+// One part of the item view; if it throws on a malformed value, the rest is still drawn.
+function drawPart(draw) {
+  try { draw(); } catch (e) { status(`Part of this item cannot be shown (${txt(e && e.message)}).`, "err"); }
 }
 
 function renderMeta(it) {
   const m = $("item-meta");
   clear(m);
   m.appendChild(el("span", {}, "id ", el("b", { text: it.id })));
-  const f = it.fields || {};
-  if (f.author) m.appendChild(el("span", { text: `@${f.author}` }));
-  if (f.created_at) m.appendChild(el("span", { text: String(f.created_at) }));
+  const f = obj(it.fields);
+  if (f.author) m.appendChild(el("span", { text: `@${txt(f.author)}` }));
+  if (f.created_at) m.appendChild(el("span", { text: f.created_at }));
   if (typeof f.url === "string" && /^https?:\/\//i.test(f.url)) {
     m.appendChild(el("a", { href: f.url, target: "_blank", rel: "noopener noreferrer", text: "source" }));
   }
-  m.appendChild(el("span", { text: `priority ${it.priority.toFixed(3)}` }));
-  if (it.model) m.appendChild(el("span", { text: `model ${it.model}` }));
+  m.appendChild(el("span", { text: `priority ${num(it.priority).toFixed(3)}` }));
+  if (it.model) m.appendChild(el("span", { text: `model ${txt(it.model)}` }));
   if (it.campaign) {
-    const c = it.campaign;
+    const c = obj(it.campaign);
     m.appendChild(el("a", { href: "#", title: "show this campaign's posts", onclick: (e) => {
-      e.preventDefault(); $("f-campaign").value = String(c.cluster_id); $("f-status").value = "all"; reload();
-    }, text: `campaign ${c.cluster_id} · ${c.size} posts · score ${Number(c.score).toFixed(2)}` }));
+      e.preventDefault(); $("f-campaign").value = txt(c.cluster_id); $("f-status").value = "all"; reload();
+    }, text: `campaign ${txt(c.cluster_id)} · ${txt(c.size)} posts · score ${num(c.score).toFixed(2)}` }));
   }
-  m.appendChild(el("span", { text: it.status === "reviewed" ? `reviewed by ${it.reviewer} (v${it.version})` : "pending" }));
+  m.appendChild(el("span", { text: it.status === "reviewed" ? `reviewed by ${txt(it.reviewer)} (v${txt(it.version)})` : "pending" }));
 }
 
 // The text with evidence spans highlighted. Spans index code points of the original text (Python
@@ -256,18 +279,16 @@ function renderMeta(it) {
 // with the same set of risks becomes one text node or one <mark> holding a text node.
 function renderText(container, text, evidence) {
   clear(container);
-  const chars = Array.from(text);
+  const chars = Array.from(txt(text));
   const hits = new Array(chars.length).fill(null);
-  for (const [risk, entries] of Object.entries(evidence || {})) {
-    if (!Array.isArray(entries)) continue;
-    for (const e of entries) {
-      if (!e || !Array.isArray(e.spans)) continue;
-      for (const sp of e.spans) {
+  for (const [risk, entries] of Object.entries(obj(evidence))) {
+    for (const e of arr(entries)) {
+      for (const sp of arr(obj(e).spans)) {
         if (!Array.isArray(sp) || sp.length < 2) continue;
-        const s = Math.max(0, Math.floor(Number(sp[0]) || 0)), t = Math.min(chars.length, Math.floor(Number(sp[1]) || 0));
+        const s = Math.max(0, Math.floor(num(sp[0]))), t = Math.min(chars.length, Math.floor(num(sp[1])));
         for (let i = s; i < t; i++) {
           hits[i] = hits[i] || new Map();
-          hits[i].set(risk, (hits[i].get(risk) || []).concat([String(e.term)]));
+          hits[i].set(risk, (hits[i].get(risk) || []).concat([txt(e.term)]));
         }
       }
     }
@@ -294,15 +315,16 @@ function renderText(container, text, evidence) {
 function renderEvidence(evidence) {
   const box = $("evidence");
   clear(box);
-  for (const [risk, entries] of Object.entries(evidence || {})) {
-    if (!Array.isArray(entries) || !entries.length) continue;
+  for (const [risk, list] of Object.entries(obj(evidence))) {
+    const entries = arr(list).map(obj);
+    if (!entries.length) continue;
     const span = el("span", {}, el("span", { class: `badge ${riskClass(risk)}`, text: risk }), " ");
     entries.forEach((e, k) => {
-      if (e && e.term !== undefined) {
-        span.appendChild(el("span", { class: "term", text: String(e.term) }));
-        if (typeof e.weight === "number") span.appendChild(document.createTextNode(` ${e.weight.toFixed(2)}`));
-      } else if (e && e.cluster_id !== undefined) {
-        span.appendChild(el("span", { class: "term", text: `cluster ${e.cluster_id} (${e.size} posts)` }));
+      if (e.term !== undefined) {
+        span.appendChild(el("span", { class: "term", text: e.term }));
+        if (typeof e.weight === "number") span.appendChild(document.createTextNode(` ${num(e.weight).toFixed(2)}`));
+      } else if (e.cluster_id !== undefined) {
+        span.appendChild(el("span", { class: "term", text: `cluster ${txt(e.cluster_id)} (${txt(e.size)} posts)` }));
       }
       if (k < entries.length - 1) span.appendChild(document.createTextNode(" · "));
     });
@@ -314,13 +336,14 @@ function renderScores(it) {
   const body = $("scores").tBodies[0];
   clear(body);
   for (const r of state.labels) {
-    const p = Number(it.scores[r] ?? 0);
+    const p = num(obj(it.scores)[r]);
     const fill = el("div");
     fill.style.width = `${Math.round(Math.min(1, Math.max(0, p)) * 100)}%`;  // CSSOM: allowed under the CSP
     const bar = el("div", { class: "bar" }, fill);
-    body.appendChild(el("tr", { class: it.flags.includes(r) ? "flagged" : "" },
+    const flagged = arr(it.flags).includes(r);
+    body.appendChild(el("tr", { class: flagged ? "flagged" : "" },
       el("td", { text: r }), el("td", {}, bar), el("td", { text: p.toFixed(3) }),
-      el("td", { text: it.flags.includes(r) ? "flagged" : "" })));
+      el("td", { text: flagged ? "flagged" : "" })));
   }
 }
 
@@ -332,11 +355,11 @@ function renderHistory(history) {
   const ol = $("history");
   clear(ol);
   if (!history.length) { ol.appendChild(el("li", { text: "no decision yet" })); return; }
-  for (const d of history) {
-    const yes = state.labels.filter((r) => d.labels[r]);
-    ol.appendChild(el("li", {}, el("span", { class: "when", text: d.created_at.replace("T", " ").slice(0, 19) }), " · ",
+  for (const d of history.map(obj)) {
+    const yes = state.labels.filter((r) => obj(d.labels)[r] === 1);
+    ol.appendChild(el("li", {}, el("span", { class: "when", text: txt(d.created_at).replace("T", " ").slice(0, 19) }), " · ",
       el("b", { text: d.reviewer }), " · ", yes.length ? yes.join(", ") : "not risky",
-      d.note ? ` · “${d.note}”` : "", d.source && d.source !== "api" ? ` (${d.source})` : ""));
+      d.note ? ` · “${txt(d.note)}”` : "", d.source && d.source !== "api" ? ` (${txt(d.source)})` : ""));
   }
 }
 
@@ -361,9 +384,9 @@ async function save(labels) {
   const body = { reviewer, labels: Object.assign({}, labels || state.draft), note: $("note").value,
     decision_id: newId(), expected_version: it.version };
   state.saving = true;
-  status(`Saving ${it.id}…`);
+  status(`Saving ${txt(it.id)}…`);
   try {
-    const res = await postDecision(it.id, body);
+    const res = await postDecision(txt(it.id), body);
     const data = await res.json();
     const i = state.items.findIndex((x) => x.id === it.id);
     if (res.status === 409 && data.item) {
@@ -376,7 +399,7 @@ async function save(labels) {
     if (i >= 0) { state.items[i] = data.item; refreshRow(i); }
     state.mine += data.status === "applied" ? 1 : 0;
     const yes = state.labels.filter((r) => data.decision.labels[r]);
-    status(`Saved ${it.id}: ${yes.length ? yes.join(", ") : "not risky"} ✓`, "ok");
+    status(`Saved ${txt(it.id)}: ${yes.length ? yes.join(", ") : "not risky"} ✓`, "ok");
     refreshStats();
     if (state.item && state.item.id === it.id) {
       if (i + 1 < state.items.length || state.cursor) select(i + 1); else showItem(data.item);
@@ -417,7 +440,7 @@ function onKey(e) {
     if (Number.isInteger(n) && n >= 1 && n <= state.labels.length) { e.preventDefault(); toggle(state.labels[n - 1]); return; }
     switch (e.key) {
       case "Enter": e.preventDefault(); save(); break;
-      case "a": if (state.item) { e.preventDefault(); save(Object.fromEntries(state.labels.map((r) => [r, state.item.flags.includes(r) ? 1 : 0]))); } break;
+      case "a": if (state.item) { e.preventDefault(); save(Object.fromEntries(state.labels.map((r) => [r, arr(state.item.flags).includes(r) ? 1 : 0]))); } break;
       case "x": case "0": e.preventDefault(); save(Object.fromEntries(state.labels.map((r) => [r, 0]))); break;
       case "j": case "ArrowDown": e.preventDefault(); select(state.index + 1); break;
       case "k": case "ArrowUp": e.preventDefault(); select(state.index - 1); break;
@@ -444,7 +467,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   $("more").addEventListener("click", loadMore);
   $("save").addEventListener("click", () => save());
-  $("confirm").addEventListener("click", () => state.item && save(Object.fromEntries(state.labels.map((r) => [r, state.item.flags.includes(r) ? 1 : 0]))));
+  $("confirm").addEventListener("click", () => state.item && save(Object.fromEntries(state.labels.map((r) => [r, arr(state.item.flags).includes(r) ? 1 : 0]))));
   $("clear").addEventListener("click", () => save(Object.fromEntries(state.labels.map((r) => [r, 0]))));
   $("skip").addEventListener("click", () => select(state.index + 1));
   $("help-button").addEventListener("click", () => $("help").showModal());
