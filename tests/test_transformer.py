@@ -182,6 +182,100 @@ def test_explaining_several_labels_of_a_post_runs_the_model_once(tiny_transforme
     assert calls == [1 + n_words]
 
 
+@pytest.fixture
+def broken(tiny_transformer, tmp_path) -> Path:
+    """A fresh copy of the tiny transformer folder to break."""
+    import shutil
+
+    shutil.copytree(tiny_transformer, tmp_path / "model")
+    return tmp_path / "model"
+
+
+def refused(folder: Path, *words: str) -> None:
+    from detector.scorers.base import ModelFolderError
+
+    with pytest.raises(ModelFolderError) as e:
+        Detector.from_pretrained(folder)
+    assert "\n" not in str(e.value) and all(w in str(e.value) for w in words), str(e.value)
+
+
+@pytest.mark.parametrize("decoy", [False, True])
+def test_pickled_encoder_weights_are_never_loaded(broken, monkeypatch, decoy):
+    """Issue 13 row 21: a .bin in a model folder never goes through torch.load (use_safetensors=True)."""
+    from safetensors.torch import load_file
+
+    enc = broken / "encoder"
+    torch.save(load_file(str(enc / "model.safetensors")), enc / "pytorch_model.bin")
+    (enc / "model.safetensors").unlink()
+    if decoy:  # a stray safetensors file beside the pickle must not make the pickle loadable
+        (enc / "notes.safetensors").write_bytes(b"{}")
+    calls = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a) or pytest.fail("torch.load was called"))
+    refused(broken, str(enc), "safetensors")
+    assert calls == []
+
+
+def test_broken_transformer_folders_refuse_with_the_file_and_key(broken, tmp_path):
+    """Issue 13 rows 18-19 for transformer folders: NaN head or encoder weights, truncated encoder
+    weights, a missing head array, an encoder path outside the folder."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    def variant(name: str) -> Path:
+        shutil.copytree(broken, tmp_path / name)
+        return tmp_path / name
+
+    head = load_file(str(broken / "head.safetensors"))
+    head["head.weight"][0, 0] = float("nan")
+    save_file(head, str(variant("nan_head") / "head.safetensors"))
+    refused(tmp_path / "nan_head", "head.safetensors", "'head.weight'", "NaN")
+    del head["head.bias"]
+    save_file(head, str(variant("no_bias") / "head.safetensors"))
+    refused(tmp_path / "no_bias", "head.safetensors", "missing array 'head.bias'")
+    enc = load_file(str(broken / "encoder" / "model.safetensors"))
+    name = sorted(enc)[-1]
+    enc[name].view(-1)[0] = float("inf")
+    save_file(enc, str(variant("nan_enc") / "encoder" / "model.safetensors"), metadata={"format": "pt"})
+    refused(tmp_path / "nan_enc", "encoder", "NaN or infinite")
+    data = (broken / "encoder" / "model.safetensors").read_bytes()
+    (variant("cut") / "encoder" / "model.safetensors").write_bytes(data[: len(data) // 2])
+    refused(tmp_path / "cut", "encoder", "cannot load the encoder")
+    cfg = json.loads((broken / "config.json").read_text(encoding="utf-8"))
+    cfg["scorer"]["encoder"] = str(tmp_path / "cut" / "encoder")
+    (broken / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    refused(broken, "config.json", "scorer.encoder", "outside the model folder")
+
+
+def test_broken_onnx_folders_refuse_with_the_file_and_key(tiny_transformer, tmp_path):
+    """Issue 13 row 19 for ONNX folders: truncated model, NaN calibration, missing key, a path outside."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+    from training.onnx_export import export_onnx
+
+    good = export_onnx(tiny_transformer, tmp_path / "good", int8=False, log=lambda m: None)
+    cfg = json.loads((good / "config.json").read_text(encoding="utf-8"))
+
+    def variant(name: str, scorer: dict | None = None) -> Path:
+        shutil.copytree(good, tmp_path / name)
+        if scorer is not None:
+            (tmp_path / name / "config.json").write_text(json.dumps({**cfg, "scorer": scorer}), encoding="utf-8")
+        return tmp_path / name
+
+    onnx = variant("cut") / cfg["scorer"]["onnx"]
+    onnx.write_bytes(onnx.read_bytes()[:1000])
+    refused(tmp_path / "cut", cfg["scorer"]["onnx"], "cannot load the ONNX model")
+    cal = load_file(str(good / "calibration.safetensors"))
+    cal[sorted(cal)[0]] = np.full(2, np.nan, np.float32)
+    save_file(cal, str(variant("nan_cal") / "calibration.safetensors"))
+    refused(tmp_path / "nan_cal", "calibration.safetensors", "NaN")
+    variant("no_pad", {k: v for k, v in cfg["scorer"].items() if k != "pad_id"})
+    refused(tmp_path / "no_pad", "config.json", "'scorer.pad_id'")
+    variant("outside", {**cfg["scorer"], "tokenizer": str(good / cfg["scorer"]["tokenizer"])})
+    refused(tmp_path / "outside", "config.json", "scorer.tokenizer", "outside the model folder")
+
+
 @pytest.mark.parametrize("name", ["transformer.toml", "transformer-cpu.toml", "transformer-tiny.toml"])
 def test_recipes_name_every_hyperparameter(name):
     from training.transformer import DEFAULTS

@@ -29,6 +29,7 @@ import numpy as np
 from detector.calibration import Calibrator
 from detector.cleaning import CleanText
 from detector.parallel import cores
+from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays, need
 from detector.scorers.occlusion import OcclusionScorer
 from detector.segment import Segmenter
 
@@ -36,6 +37,24 @@ from detector.segment import Segmenter
 
 class ModelCheckError(ValueError):
     """A model folder that loads but does not reproduce its reference outputs on this machine."""
+
+
+def _tokenizer(file: Path):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(file))
+
+
+def _open(file: Path, load, what: str):
+    """`load()`, with any failure of ONNX Runtime or tokenizers (their own exception types) as one
+    sentence naming `file`."""
+    if not Path(file).is_file():
+        raise ModelFolderError(f"{file}: no such file (the model folder is incomplete)")
+    try:
+        return load()
+    except Exception as e:  # onnxruntime and tokenizers raise their own types, not OSError/ValueError
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelFolderError(f"{file}: cannot load {what}, the file is truncated or corrupt ({first})") from None
 
 
 def int8_cpu_features() -> str:
@@ -141,22 +160,24 @@ class OnnxScorer(OcclusionScorer):
 
     @classmethod
     def load(cls, path: Path, config: dict, device: str = "cpu") -> "OnnxScorer":
-        from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
-
-        path = Path(path)
+        """Load and check an ONNX model folder: every problem is a ModelFolderError naming the file
+        and key; then the reference check (ModelCheckError)."""
+        path, file = Path(path), Path(path) / "config.json"
         labels = config["labels"]
         device = os.environ.get("JINGWANG_DEVICE", device)
-        session = make_session(path / config["onnx"], device)
-        tokenizer = Tokenizer.from_file(str(path / config["tokenizer"] / "tokenizer.json"))
-        arrays = load_file(str(path / "calibration.safetensors"))
-        cals = [Calibrator.from_parts(config["calibration"][lab], arrays, f"cal.{lab}") for lab in labels]
-        userdict = path / config["userdict"] if config.get("userdict") else None
-        scorer = cls(labels, session, tokenizer, cals, config["pad_id"], config.get("max_length", 64),
-                     config.get("batch_size", 64), config.get("max_tokens", 4096), Segmenter(userdict),
-                     {**config, "folder": str(path)})
+        onnx_file = inside(path, need(config, "onnx", file, "scorer."), file, "scorer.onnx")
+        tok_dir = inside(path, need(config, "tokenizer", file, "scorer."), file, "scorer.tokenizer")
+        session = _open(onnx_file, lambda: make_session(onnx_file, device), "the ONNX model")
+        tokenizer = _open(tok_dir / "tokenizer.json", lambda: _tokenizer(tok_dir / "tokenizer.json"), "the tokenizer")
+        arrays = load_arrays(path / "calibration.safetensors")
+        cals = calibrators(config, arrays, labels, file)
+        userdict = inside(path, config["userdict"], file, "scorer.userdict") if config.get("userdict") else None
+        scorer = cls(labels, session, tokenizer, cals, need(config, "pad_id", file, "scorer."),
+                     config.get("max_length", 64), config.get("batch_size", 64), config.get("max_tokens", 4096),
+                     Segmenter(userdict), {**config, "folder": str(path)})
         if config.get("reference"):
-            scorer.check_reference(path / config["reference"], float(config.get("reference_tolerance", 0.05)))
+            ref = inside(path, config["reference"], file, "scorer.reference")
+            scorer.check_reference(ref, float(config.get("reference_tolerance", 0.05)))
         return scorer
 
     def reference_gap(self, file: Path) -> float:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import save_file
 from torch import nn
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
@@ -25,6 +26,7 @@ from detector.scorers.occlusion import OcclusionScorer
 
 from detector.calibration import Calibrator
 from detector.cleaning import CleanText
+from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays
 from detector.segment import Segmenter
 
 ENCODER_DIR = "encoder"
@@ -168,16 +170,25 @@ class TransformerScorer(OcclusionScorer):
 
     @classmethod
     def load(cls, path: Path, config: dict, device: str = "cpu") -> "TransformerScorer":
-        path = Path(path)
-        enc_dir = path / config.get("encoder", ENCODER_DIR)
+        """Load and check a transformer model folder: every problem is a ModelFolderError naming the
+        file and key; weights are read from safetensors only (never torch.load)."""
+        path, file = Path(path), Path(path) / "config.json"
         labels = config["labels"]
+        enc_dir = inside(path, config.get("encoder", ENCODER_DIR), file, "scorer.encoder")
         encoder, tokenizer = load_encoder(enc_dir)
-        model = MultiLabelEncoder(encoder, len(labels), config.get("pooling", "mean"), config.get("dropout", 0.1))
-        arrays = load_file(str(path / HEAD))
-        model.head.load_state_dict({"weight": arrays["head.weight"], "bias": arrays["head.bias"]})
-        np_arrays = {k: v.numpy() for k, v in arrays.items() if k.startswith("cal.")}
-        cals = [Calibrator.from_parts(config["calibration"][lab], np_arrays, f"cal.{lab}") for lab in labels]
-        userdict = path / config["userdict"] if config.get("userdict") else None
+        pooling = config.get("pooling", "mean")
+        if pooling not in POOLINGS:
+            raise ModelFolderError(f"{file}: scorer.pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+        model = MultiLabelEncoder(encoder, len(labels), pooling, config.get("dropout", 0.1))
+        arrays = load_arrays(path / HEAD, ("head.weight", "head.bias"))
+        want = {"head.weight": tuple(model.head.weight.shape), "head.bias": tuple(model.head.bias.shape)}
+        for key, shape in want.items():
+            if tuple(arrays[key].shape) != shape:
+                raise ModelFolderError(f"{path / HEAD}: array {key!r} has shape {tuple(arrays[key].shape)}, but "
+                                       f"{len(labels)} labels and the encoder's hidden size need {shape}")
+        model.head.load_state_dict({k.split(".", 1)[1]: torch.from_numpy(arrays[k]) for k in want})
+        cals = calibrators(config, arrays, labels, file)
+        userdict = inside(path, config["userdict"], file, "scorer.userdict") if config.get("userdict") else None
         device = os.environ.get("JINGWANG_DEVICE", device)
         return cls(labels, model, tokenizer, cals, config.get("max_length", 128), config.get("batch_size", 32),
                    Segmenter(userdict), device)
@@ -185,15 +196,36 @@ class TransformerScorer(OcclusionScorer):
 
 def load_encoder(folder: Path, **config_overrides):
     """An encoder (float32, whatever the folder stores) and its tokenizer from a local folder
-    (never the hub). `config_overrides` (e.g. num_hidden_layers=6) change the encoder config
-    before the weights are loaded."""
+    (never the hub), weights from safetensors only: a folder holding only pickled weights
+    (pytorch_model.bin) is refused, never unpickled. `config_overrides` (e.g. num_hidden_layers=6)
+    change the encoder config before the weights are loaded."""
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"no encoder at {folder}: expected a Hugging Face folder with config.json")
-    with quiet_hf():
-        encoder = AutoModel.from_pretrained(folder, local_files_only=True, dtype=torch.float32, **config_overrides)
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    if not list(folder.glob("*.safetensors")):
+        raise ModelFolderError(f"{folder}: no safetensors weights (model.safetensors); pickled weights "
+                               f"(.bin, .pt) are never loaded: convert them with save_pretrained(safe_serialization=True)")
+    try:
+        with quiet_hf():
+            encoder = AutoModel.from_pretrained(folder, local_files_only=True, dtype=torch.float32,
+                                                use_safetensors=True, **config_overrides)
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, SafetensorError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelFolderError(f"{folder}: cannot load the encoder, its files are incomplete or corrupt ({first})") from None
+    check_finite_weights(encoder, folder)
     return encoder, tokenizer
+
+
+def check_finite_weights(module: nn.Module, folder: Path) -> None:
+    """Refuse NaN or infinite weights (a tensor's sum is finite exactly when its values are: fast)."""
+    named = list(module.named_parameters())
+    with torch.no_grad():
+        sums = torch.stack([p.detach().float().sum() for _, p in named]) if named else torch.zeros(0)
+    bad = (~torch.isfinite(sums)).nonzero()
+    if len(bad):
+        raise ModelFolderError(f"{folder}: encoder weight {named[int(bad[0])][0]!r} holds NaN or infinite values, "
+                               f"so the model refuses to load")
 
 
 @contextmanager
