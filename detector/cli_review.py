@@ -95,8 +95,8 @@ def review_export(
     status: str = typer.Option("reviewed", "--status",
                                help="reviewed (default) | pending | all: which items (jsonl: reviewed only)"),
 ):
-    """Export reviewed items as training data (jsonl), Label Studio tasks with our scores as
-    predictions, or Argilla records."""
+    """Export reviewed items as training data (jsonl), Label Studio tasks (our flags as predictions,
+    reviewers' labels as annotations), or Argilla records; both offer a `not_risky` choice."""
     from detector.review.export import export
 
     if status not in ("reviewed", "pending", "all"):
@@ -105,6 +105,12 @@ def review_export(
     err.print(f"{n} items written to {out}", highlight=False)
     if fmt == "label-studio":
         err.print(f"labeling config: {out.with_name(out.stem + '.label_config.xml')}", highlight=False)
+    if fmt == "argilla":
+        from detector.review.db import ReviewDB
+        from detector.review.export import CONTROL, choice_values
+
+        err.print(f"Argilla dataset: a TextField 'text' and a MultiLabelQuestion {CONTROL!r} with the labels "
+                  f"{', '.join(choice_values(ReviewDB(db, create=False).labels))}", highlight=False)
 
 
 @review_app.command("import-labels")

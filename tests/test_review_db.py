@@ -281,3 +281,75 @@ def test_an_item_stored_malformed_still_reads_in_shape(queue):
     assert item["campaign"] is None and item["evidence"] == {"rumor": []} and item["scores"] == {"paid_posting": 0.2}
     assert item["priority"] == 0.0 and item["fields"]["views"] is None
     json.dumps(queue.list_items("all", limit=100)[0], allow_nan=False)
+
+
+def _label_studio_config(xml: str) -> tuple[str, str, str, list[str]]:
+    """(Text name, Choices name, Choices toName, Choice values) of the labeling config we write."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    text, choices = root.find("Text"), root.find("Choices")
+    return text.get("name"), choices.get("name"), choices.get("toName"), [c.get("value") for c in choices.findall("Choice")]
+
+
+def test_label_studio_export_carries_the_reviewers_labels_as_annotations(queue, tmp_path):
+    """Label Studio's import format with labels already made (https://labelstud.io/guide/tasks.html,
+    "Basic Label Studio JSON format": `"annotations": [{"result": [{"from_name": ..., "to_name": ...,
+    "type": "choices", "value": {"choices": [...]}}]}]`, from_name/to_name naming the config's
+    Choices and Text tags). Reviewed labels used to sit in `data.reviewed_labels`: Label Studio
+    showed those tasks as unlabeled."""
+    queue.decide("p003", "alice", {"rumor": 1, "paid_posting": 0, "harassment": 0})
+    queue.decide("p004", "bob", {"rumor": 0, "paid_posting": 0, "harassment": 0})
+    assert export(queue, "label-studio", tmp_path / "ls.json", status="all") == 30
+    text_name, control, to_name, choices = _label_studio_config((tmp_path / "ls.label_config.xml").read_text())
+    assert choices == ["rumor", "paid_posting", "harassment", "not_risky"] and to_name == text_name
+    tasks = json.loads((tmp_path / "ls.json").read_text(encoding="utf-8"))
+    for t in tasks:
+        assert isinstance(t["data"][text_name], str) and "reviewed_labels" not in t["data"]
+        for ann in t.get("annotations", []) + t.get("predictions", []):
+            for r in ann["result"]:
+                assert (r["from_name"], r["to_name"], r["type"]) == (control, text_name, "choices")
+                assert r["value"]["choices"] and set(r["value"]["choices"]) <= set(choices)
+    by_id = {t["data"]["post_id"]: t for t in tasks}
+    assert [a["result"][0]["value"]["choices"] for a in by_id["p003"]["annotations"]] == [["rumor"]]
+    assert [a["result"][0]["value"]["choices"] for a in by_id["p004"]["annotations"]] == [["not_risky"]]
+    assert "annotations" not in by_id["p005"] and by_id["p004"]["data"]["reviewer"] == "bob"
+    # the same tasks coming back from Label Studio (ids given there): our own annotations are no new decisions
+    for k, t in enumerate(tasks):
+        t["id"] = 500 + k
+        for a in t.get("annotations", []):
+            a.update(id=900 + k, completed_by=1)
+    by_id["p005"]["annotations"] = [{"id": 7, "completed_by": 1, "result": [
+        {"id": "x", "from_name": "risks", "to_name": "text", "type": "choices", "value": {"choices": ["not_risky"]}}]}]
+    (tmp_path / "back.json").write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    s = import_label_studio(queue, tmp_path / "back.json")
+    assert (s.applied, s.duplicates, s.skipped) == (1, 2, 0), s
+    assert queue.get_item("p003")["reviewer"] == "alice" and queue.stats()["decisions"] == 3
+    assert queue.get_item("p005")["labels"] == {"rumor": 0, "paid_posting": 0, "harassment": 0}
+
+
+def _argilla_accepts(value, options: list[str]) -> bool:
+    """Argilla's server check of a multi-label answer (argilla-server, validators/response_values.py,
+    MultiLabelSelectionQuestionResponseValueValidator): a list, not empty ("multi label selection
+    questions expects a list of values, found empty list"), no duplicates, every label an option."""
+    return isinstance(value, list) and len(value) > 0 and len(set(value)) == len(value) and set(value) <= set(options)
+
+
+def test_argilla_export_says_not_risky_with_a_label_argilla_accepts(queue, tmp_path):
+    """A "not risky" decision was `value: []`, which Argilla's server refuses for a multi-label question."""
+    queue.decide("p003", "alice", {"rumor": 1, "paid_posting": 0, "harassment": 1})
+    queue.decide("p004", "bob", {"rumor": 0, "paid_posting": 0, "harassment": 0})
+    assert export(queue, "argilla", tmp_path / "a.jsonl", status="all") == 30
+    options = ["rumor", "paid_posting", "harassment", "not_risky"]  # the question's labels (choice_values)
+    recs = {r["id"]: r for r in map(json.loads, (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines())}
+    for r in recs.values():
+        for answer in r.get("responses", []) + r.get("suggestions", []):
+            assert answer["question_name"] == "risks" and _argilla_accepts(answer["value"], options), r
+        for sug in r.get("suggestions", []):  # Argilla: as many scores as values, or none
+            assert sug["score"] is None or len(sug["score"]) == len(sug["value"])
+    assert recs["p004"]["responses"][0]["value"] == ["not_risky"]
+    assert recs["p003"]["responses"][0]["value"] == ["rumor", "harassment"]
+    assert recs["p005"]["suggestions"][0]["value"] == ["not_risky"] and "responses" not in recs["p005"]
+    from detector.review.export import choice_values
+
+    assert choice_values(queue.labels) == options
