@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import detector.io as dio
+import detector.writers as dio
 from detector.detector import Detector
 from detector.io import BadRecord, Post, iter_posts, keyed_line, sort_spool
 from detector.ray_engine import jsonl_shards, plan_shards
