@@ -48,7 +48,7 @@ def review_import(
         t.add_row(k, str(v))
     err.print(t)
     for p in s.problems[:10]:
-        err.print(f"  {p}", highlight=False)
+        err.print(f"  {p}", highlight=False, markup=False)
 
 
 def _is_loopback(host: str) -> bool:
@@ -126,7 +126,7 @@ def review_import_labels(
     err.print(f"{s.tasks} tasks, {s.annotations} annotations: {s.applied} decisions applied, "
               f"{s.duplicates} already imported, {s.new_items} new items, {s.skipped} skipped", highlight=False)
     for p in s.problems[:10]:
-        err.print(f"  {p}", highlight=False)
+        err.print(f"  {p}", highlight=False, markup=False)
 
 
 @review_app.command("stats")

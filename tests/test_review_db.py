@@ -266,7 +266,7 @@ def test_import_records_reports_nan_and_repeated_ids(tmp_path):
     assert (s.read, s.inserted, s.updated, s.bad) == (5, 2, 1, 2), s
     assert any("record 2: scores.rumor" in p for p in s.problems) and any("record 3: priority" in p for p in s.problems)
     assert any("record 4: non-finite" in p for p in s.problems)
-    assert any("record 5: post id 'p001' already at record 1" in p for p in s.problems)
+    assert any("record 5: post id 'p001' already at record 1: the later record counts" in p for p in s.problems)
     assert db.get_item("p004")["fields"]["views"] is None
 
 
@@ -353,3 +353,18 @@ def test_argilla_export_says_not_risky_with_a_label_argilla_accepts(queue, tmp_p
     from detector.review.export import choice_values
 
     assert choice_values(queue.labels) == options
+
+
+def test_review_import_cli_names_each_dropped_field_with_its_line(tmp_path):
+    from typer.testing import CliRunner
+
+    import detector.cli_review  # noqa: F401  (registers `review`)
+    from detector.cli import app
+
+    path = tmp_path / "scored.jsonl"
+    rows = [scored(1), {**scored(2), "campaign": {"size": {"toString": 1}}}, {**scored(3), "evidence": "oops"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    r = CliRunner().invoke(app, ["review", "import", str(path), "--db", str(tmp_path / "q.sqlite")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "Traceback" not in r.output, r.output
+    assert "line 2: campaign" in r.output and 'line 3: evidence "oops" dropped: not an object {risk: [entries]}' in r.output
+    assert "queued with a warning" in r.output

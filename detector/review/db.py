@@ -155,7 +155,7 @@ class ReviewDB:
         seen: dict[str, str] = {}
         for rec, rid, where in accepted:
             if rid in seen:
-                s.warn(where, [f"post id {rid!r} already at {seen[rid]}: this record replaces it"])
+                s.warn(where, [f"post id {rid!r} already at {seen[rid]}: the later record counts"])
             seen.setdefault(rid, where)
             batch.append((rec, rid))
             if len(batch) >= BATCH:

@@ -156,7 +156,7 @@ def _entry(e) -> dict | None:
 
 
 def clean_evidence(value, warn: Warn, what: str = "evidence") -> dict[str, list[dict]]:
-    value = _as_json(value, {})
+    value = _as_json(value, value) if value not in ("", None) else {}
     if not isinstance(value, dict):
         warn(f"{what} {_short(value)} dropped: not an object {{risk: [entries]}}")
         return {}
@@ -174,7 +174,7 @@ def clean_evidence(value, warn: Warn, what: str = "evidence") -> dict[str, list[
 
 
 def clean_contacts(value, warn: Warn) -> list[dict]:
-    value = _as_json(value, [])
+    value = _as_json(value, value) if value not in ("", None) else []
     if not isinstance(value, list):
         warn(f"contacts {_short(value)} dropped: not a list")
         return []
