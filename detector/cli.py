@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from detector.scoring import ScoreSummary, score_file
@@ -18,13 +19,14 @@ err = Console(stderr=True)
 
 
 def friendly(fn):
-    """Turn expected failures (missing files, bad arguments) into one clear sentence, exit 2."""
+    """Turn expected failures (bad files or arguments, a file that cannot be read or written)
+    into one clear sentence, exit 2. Messages are printed as they are (no rich markup)."""
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (FileNotFoundError, ValueError, PermissionError, IsADirectoryError) as e:
-            err.print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
+        except (ValueError, OSError) as e:
+            err.print(f"[red]error:[/red] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2)
     return wrapper
 
