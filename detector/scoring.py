@@ -19,13 +19,16 @@ from typing import Iterable, Iterator
 from tqdm import tqdm
 
 from detector.detector import Detector
+from detector.guards import DuplicateIds, check_input, check_outputs, id_key
 from detector.io import BadRecord, Post, format_of, iter_posts, json_line
-from detector.resume import Sink, progress_path, start_progress
+from detector.resume import FLAGGED_SUFFIX, SPOOL_SUFFIX, Sink, progress_path, start_progress
 
 MAX_CHARS_WARN = 20000
 ENGINES = ("local", "ray")
 DEVICES = ("auto", "cpu", "cuda")
 GPU_BATCH = 256
+# fields of an output record that scoring writes: never taken from the input (moved under "input")
+PIPELINE_FIELDS = ("scores", "flags", "priority", "evidence", "contacts", "model", "campaign", "input")
 
 
 class StrictModeError(ValueError):
@@ -44,6 +47,7 @@ class ScoreSummary:
     errors_out: str | None = None
     resumed_from: int = 0      # input records already done by an interrupted run (--resume)
     scored_now: int = 0        # scored by this run
+    warnings: list[str] = field(default_factory=list)  # about the whole input (also told on stderr)
 
     @property
     def posts_per_s(self) -> float:
@@ -69,6 +73,8 @@ class BatchResult:
     lines: list[str]           # one JSON line per scored post, in input order
     flags: list[list[str]]
     priorities: list[float]
+    ids: list[tuple[int, int]] = field(default_factory=list)     # (id_key, line) of each post
+    moved: list[tuple[int, list[str]]] = field(default_factory=list)  # (line, input fields moved under "input")
 
 
 @dataclass
@@ -92,6 +98,16 @@ class ModelSpec:
                 if hasattr(scorer, "batch_size"):
                     scorer.batch_size = max(scorer.batch_size, GPU_BATCH)
         return det
+
+    def model_id(self) -> str:
+        """The id the output records will carry (`Detector.model_id`), without loading weights."""
+        if isinstance(self.model, Detector) and not self.cascade:
+            return self.model.model_id
+        first = self.model.model_id if isinstance(self.model, Detector) else config_id(model_config(self.model))
+        if not self.cascade:
+            return first
+        from detector.cascade import cascade_config
+        return f"cascade({first}->{config_id(model_config(cascade_config(self.cascade)['second_path']))})"
 
     def labels(self) -> list[str]:
         if self.cascade:
@@ -132,6 +148,22 @@ def model_config(path: str | Path) -> dict:
     return Detector.read_config(path)[1]
 
 
+def config_id(cfg: dict) -> str:
+    return f"{cfg.get('name', 'unnamed')}@{cfg.get('version', '0')}"
+
+
+def output_files(out: str, flagged: str | None) -> dict[str, str]:
+    """Every file a run writes, by what it is (they must differ from the input and each other)."""
+    files = {"--out": out, "the errors file": errors_path(out)}
+    if out != "-":
+        files["the progress file"] = progress_path(out)
+        if format_of(out) == "parquet":
+            files["the Parquet spool"] = out + SPOOL_SUFFIX
+    if flagged:
+        files.update({"--flagged": flagged, "the flagged spool": flagged + FLAGGED_SUFFIX})
+    return files
+
+
 def errors_path(out: str) -> str:
     return "jingwang-errors.jsonl" if out == "-" else str(Path(out).with_suffix("")) + ".errors.jsonl"
 
@@ -148,8 +180,14 @@ def batched(items: Iterable, n: int) -> Iterator[list]:
 
 
 def result_record(post: Post, result: dict, campaigns: dict | None = None, id_field: str = "id",
-                  thresholds: dict | None = None) -> dict:
+                  thresholds: dict | None = None, reserved: Iterable[str] = PIPELINE_FIELDS) -> dict:
     rec = {**post.record, **result}
+    moved = {k: v for k, v in post.record.items() if k in reserved}
+    if moved:  # the input's own scores, campaign, ...: kept apart, never taken for the pipeline's
+        for k in moved:
+            if k not in result:
+                del rec[k]
+        rec["input"] = moved
     camp = campaigns.get(str(post.record.get(id_field))) if campaigns else None
     if camp is not None:
         from detector.campaigns import campaign_boost
@@ -179,13 +217,16 @@ def process_batch(det, items: list, ctx: BatchContext) -> BatchResult:
                  f"first {MAX_CHARS_WARN}, warning only") for p in posts if len(p.text) > MAX_CHARS_WARN]
     results = det.score([p.text[:MAX_CHARS_WARN] for p in posts], evidence=ctx.evidence) if posts else []
     by_model = getattr(det, "thresholds_by_model", {})
-    records = [result_record(p, r, ctx.campaigns, ctx.id_field, by_model.get(r["model"], det.thresholds))
+    reserved = {*PIPELINE_FIELDS, *(f"score_{r}" for r in det.labels)}  # CSV / Parquet score columns
+    records = [result_record(p, r, ctx.campaigns, ctx.id_field, by_model.get(r["model"], det.thresholds), reserved)
                for p, r in zip(posts, results)]
     last = items[-1]
     return BatchResult(n=len(items), line=last.line, end=last.end,
                        bad=[b for b in items if isinstance(b, BadRecord)], warnings=warnings,
                        lines=[json_line(r) for r in records], flags=[r["flags"] for r in records],
-                       priorities=[r["priority"] for r in records])
+                       priorities=[r["priority"] for r in records],
+                       ids=[(id_key(p.record.get(ctx.id_field)), p.line) for p in posts],
+                       moved=[(p.line, list(r["input"])) for p, r in zip(posts, records) if "input" in r])
 
 
 def local_results(det, batches: Iterable[list], ctx: BatchContext) -> Iterator[BatchResult]:
@@ -211,7 +252,8 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
     spec = ModelSpec(model, cascade, device)
     det = spec.load() if engine == "local" and workers <= 1 else None
     labels = list(det.labels) if det is not None else spec.labels()
-    state = start_progress(input, out, batch_size, resume, labels, flagged)
+    model_id = det.model_id if det is not None else spec.model_id()
+    state, hasher = start_progress(input, out, batch_size, resume, labels, flagged, model_id)
     summary = ScoreSummary(out=out, flagged_out=flagged, resumed_from=state.items)
     if state.done:
         return _fill(summary, state, None, t0)
@@ -220,27 +262,57 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
     first = next(items, None)  # opens the input (clear error) before any output is touched
     camp = campaign_lookup(input, text_field, id_field) if campaigns else None
     ctx = BatchContext(input, id_field, evidence, camp)
-    sink = Sink(out, flagged, errors_path(out), state, checkpoint_s)
+    sink = Sink(out, flagged, errors_path(out), state, checkpoint_s, hasher)
+    results = run_engine(det, spec, ctx, _chain(first, items), (input, text_field, id_field, start),
+                         batch_size, workers, engine, ray_address)
+    dups = consume(results, sink, summary, input, strict, progress)
+    summary.warnings = run_warnings(state, dups)
+    for w in summary.warnings:
+        print(f"{input}: warning: {w}", file=sys.stderr)
+    return _fill(summary, state, sink.errors_out, t0)
+
+
+def consume(results: Iterable[BatchResult], sink: Sink, summary: ScoreSummary, input: str, strict: bool,
+            progress: bool) -> DuplicateIds:
+    """Write every BatchResult through the sink (finished at the end, closed in any case);
+    the ids seen, for the duplicate warning."""
+    dups = DuplicateIds()
     bar = tqdm(total=None, unit=" posts", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     try:
-        for res in run_engine(det, spec, ctx, _chain(first, items), (input, text_field, id_field, start),
-                              batch_size, workers, engine, ray_address):
+        for res in results:
             if strict and res.bad:
                 raise StrictModeError(f"{input}, line {res.bad[0].line}: {res.bad[0].reason}")
             sink.write(res, error_lines(res, input))
+            dups.add(res.ids)
             summary.scored_now += len(res.lines)
             bar.update(res.n)
         sink.finish()
     finally:
-        sink.close()
+        sink.close(quiet=True)
         bar.close()
-    return _fill(summary, state, sink.errors_out, t0)
+    return dups
+
+
+def run_warnings(state, dups: DuplicateIds) -> list[str]:
+    """Warnings about the whole input: fields moved under "input", ids used twice (this run)."""
+    out = []
+    moved = state.moved
+    if moved:
+        names = ", ".join(f"{k} ({n})" for k, n in sorted(moved["fields"].items()))
+        out.append(f"{moved['records']} input records have fields that jingwang writes itself ({names}; first "
+                   f"on line {moved['line']}): their values are kept under \"input\", never taken as jingwang's")
+    dup = dups.report()
+    if dup:
+        out.append(dup)
+    return out
 
 
 def check_args(input, model, out, flagged, campaigns, workers, engine, batch_size) -> None:
     format_of(out)
     if flagged:
         format_of(flagged)
+    check_input(input)
+    check_outputs(input, output_files(out, flagged))
     if campaigns and input == "-":
         raise ValueError("--campaigns reads the input twice: give a file, not - (stdin)")
     if engine not in ENGINES:

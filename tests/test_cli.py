@@ -153,3 +153,105 @@ def test_campaigns_command_is_registered(tmp_path):
     assert r.exit_code == 0, r.output
     (cl,) = _read(tmp_path / "c.jsonl")
     assert cl["size"] == 4 and cl["distinct_authors"] == 4
+
+
+def _score(tiny_model, *args):
+    return runner.invoke(app, ["score", *map(str, args), "--model", str(tiny_model)])
+
+
+def _one_sentence(r) -> str:
+    """The CLI refused with one sentence (exit 2, no traceback); the sentence, unwrapped."""
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), (r.output, r.exception)
+    assert "Traceback" not in r.output
+    return " ".join(r.output.split())
+
+
+POSTS = [{"id": f"g{i}", "text": t} for i, t in enumerate(["今天天气不错", "兼职刷单日结，加微信", "你就是个脑残，滚出去"])]
+
+
+def test_out_that_is_the_input_is_refused_and_the_input_kept(tiny_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    _jsonl(src, POSTS)
+    before = src.read_bytes()
+    (tmp_path / "hard.jsonl").hardlink_to(src)
+    (tmp_path / "sym.jsonl").symlink_to(src)
+    for out in (src, tmp_path / "hard.jsonl", tmp_path / "sym.jsonl", tmp_path / "sub" / ".." / "in.jsonl"):
+        msg = _one_sentence(_score(tiny_model, src, "--out", out))
+        assert "--out" in msg and "is the input" in msg and str(out) in msg
+        assert src.read_bytes() == before
+
+
+def test_flagged_that_is_the_out_file_is_refused_before_anything_is_written(tiny_model, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.jsonl"
+    _jsonl(src, POSTS)
+    out.write_text("previous results\n")
+    msg = _one_sentence(_score(tiny_model, src, "--out", out, "--flagged", out))
+    assert "--flagged" in msg and "--out" in msg and "same file" in msg
+    assert out.read_text() == "previous results\n"
+
+
+def test_input_that_is_the_errors_file_of_out_is_refused(tiny_model, tmp_path):
+    src, out = tmp_path / "x.errors.jsonl", tmp_path / "x.jsonl"
+    _jsonl(src, POSTS)
+    before = src.read_bytes()
+    msg = _one_sentence(_score(tiny_model, src, "--out", out))
+    assert "errors file" in msg and str(src) in msg and "is the input" in msg
+    assert src.read_bytes() == before and not out.exists()
+
+
+def test_unwritable_output_is_one_sentence_and_truncates_nothing(tiny_model, tmp_path):
+    src, out, plain = tmp_path / "in.jsonl", tmp_path / "o.jsonl", tmp_path / "plain.txt"
+    _jsonl(src, POSTS)
+    plain.write_text("a file, not a folder")
+    msg = _one_sentence(_score(tiny_model, src, "--out", plain / "o.jsonl"))
+    assert f"cannot write --out {plain / 'o.jsonl'}" in msg and "not a folder" in msg
+    out.write_text("previous results\n")
+    msg = _one_sentence(_score(tiny_model, src, "--out", out, "--flagged", plain / "f.jsonl"))
+    assert f"cannot write --flagged {plain / 'f.jsonl'}" in msg
+    assert out.read_text() == "previous results\n"  # nothing truncated before every check passed
+    full = tmp_path / "full.jsonl"
+    full.symlink_to("/dev/full")
+    msg = _one_sentence(_score(tiny_model, src, "--out", full))
+    assert f"cannot write {full}: No space left on device" in msg
+
+
+def test_a_clean_rerun_replaces_the_previous_errors_file(tiny_model, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.jsonl"
+    src.write_text('{"id": "g0", "text": "今天天气不错"}\nnot json\n', encoding="utf-8")
+    assert _score(tiny_model, src, "--out", out).exit_code == 0
+    assert (tmp_path / "o.errors.jsonl").exists()
+    _jsonl(src, POSTS)
+    r = _score(tiny_model, src, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert not (tmp_path / "o.errors.jsonl").exists() and len(_read(out)) == 3
+
+
+def test_fields_the_pipeline_writes_are_never_taken_from_the_input(tiny_model, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.jsonl"
+    fake = {"campaign": {"cluster_id": 7, "size": {"toString": 1}}, "scores": {"rumor": 0}, "model": "evil@1",
+            "flags": ["rumor"], "input": "mine"}
+    _jsonl(src, [POSTS[0], {**POSTS[1], **fake}, {**POSTS[2], "evidence": "x", "author": "u"}])
+    r = _score(tiny_model, src, "--out", out)
+    assert r.exit_code == 0, r.output
+    a, b, c = _read(out)
+    assert "campaign" not in b and b["model"] == "tiny@1" and set(b["scores"]) == {"rumor", "paid_posting", "harassment"}
+    assert b["input"] == fake and c["input"] == {"evidence": "x"} and c["author"] == "u" and "input" not in a
+    msg = " ".join(r.output.split())
+    assert "2 input records" in msg and "line 2" in msg and "campaign" in msg and "kept under" in msg
+
+
+def test_a_folder_as_input_says_it_is_a_folder(tiny_model, tmp_path):
+    (tmp_path / "posts.jsonl").mkdir()
+    msg = _one_sentence(_score(tiny_model, tmp_path / "posts.jsonl", "--out", tmp_path / "o.jsonl"))
+    assert "is a folder" in msg and "no such file" not in msg
+
+
+def test_duplicate_ids_are_warned_with_count_and_example(tiny_model, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "o.jsonl"
+    ids = ["a", "b", "a", "c", "b", "a"]
+    _jsonl(src, [{"id": i, "text": f"今天天气不错 {n}"} for n, i in enumerate(ids)])
+    r = _score(tiny_model, src, "--out", out, "--batch-size", 2)
+    assert r.exit_code == 0, r.output
+    assert [x["id"] for x in _read(out)] == ids  # every record is still scored
+    msg = " ".join(r.output.split())
+    assert "3 records reuse the id of an earlier record" in msg and "e.g. line 3 repeats the id of line 1" in msg

@@ -2,8 +2,10 @@
 unrecorded lines are cut off; a changed input is refused; Parquet output resumes too."""
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,10 +13,12 @@ import time
 
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from detector.detector import Detector
-from detector.scoring import score_file
+from detector.scoring import ModelSpec, score_file
 from tests.test_scale import read_jsonl, write_posts
+from training.cli import app
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -134,3 +138,91 @@ def test_resume_without_progress_starts_from_scratch(tiny_model, tmp_path):
     out.write_text("stale\n")
     s = score_file(str(src), str(tiny_model), str(out), batch_size=10, progress=False, resume=True)
     assert s.resumed_from == 0 and [x["id"] for x in read_jsonl(out)] == [f"p{i}" for i in range(30)]
+
+
+def _interrupt(tiny_model, src, out, **kw):
+    det = Detector.from_pretrained(tiny_model)
+    det.score = interrupted(det, 2)
+    with pytest.raises(Boom):
+        score_file(str(src), det, str(out), batch_size=10, progress=False, checkpoint_s=0, **kw)
+    return out.read_bytes()
+
+
+def test_resume_refuses_another_model(tiny_model, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_posts(src, 100)
+    before = _interrupt(tiny_model, src, out)
+    other = tmp_path / "v99"
+    shutil.copytree(tiny_model, other)
+    cfg = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**cfg, "version": "99"}))
+    with pytest.raises(ValueError, match="cannot resume with model tiny@99: the interrupted run used tiny@1"):
+        score_file(str(src), str(other), str(out), batch_size=10, progress=False, resume=True)
+    assert out.read_bytes() == before  # nothing truncated or appended
+    s = score_file(str(src), str(tiny_model), str(out), batch_size=10, progress=False, resume=True)
+    assert s.resumed_from == 20 and {x["model"] for x in read_jsonl(out)} == {"tiny@1"}
+
+
+def test_the_model_id_recorded_without_loading_is_the_one_records_carry(tiny_model, tmp_path):
+    casc = tmp_path / "casc"  # --workers / --engine ray record the id from config.json, the driver loads nothing
+    casc.mkdir()
+    (casc / "cascade.json").write_text(json.dumps({"first": "tiny@1", "second": str(tiny_model), "band": {}}))
+    for cascade in (None, str(casc)):
+        spec = ModelSpec(str(tiny_model), cascade)
+        assert spec.model_id() == spec.load().model_id == ("tiny@1" if cascade is None else "cascade(tiny@1->tiny@1)")
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "csv"])
+def test_resume_refuses_an_input_edited_to_the_same_size(tiny_model, tmp_path, ext):
+    src, out = tmp_path / f"in.{ext}", tmp_path / "out.jsonl"
+    rows = [{"id": f"p{i}", "text": f"今天天气不错 {i}"} for i in range(100)]
+    write = (lambda rs: _jsonl_rows(src, rs)) if ext == "jsonl" else (lambda rs: _csv_rows(src, rs))
+    write(rows)
+    before = _interrupt(tiny_model, src, out)
+    size = src.stat().st_size
+    write([{**rows[0], "id": "q0"}, *rows[1:]])  # an id in the part already scored, same size
+    assert src.stat().st_size == size
+    with pytest.raises(ValueError, match=rf"cannot resume: {src} changed since the interrupted run"):
+        score_file(str(src), str(tiny_model), str(out), batch_size=10, progress=False, resume=True)
+    assert out.read_bytes() == before
+
+
+def test_resume_accepts_an_input_touched_but_unchanged(tiny_model, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_posts(src, 100)
+    _interrupt(tiny_model, src, out)
+    os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
+    s = score_file(str(src), str(tiny_model), str(out), batch_size=10, progress=False, resume=True)
+    assert s.resumed_from == 20 and [x["id"] for x in read_jsonl(out)] == [f"p{i}" for i in range(100)]
+
+
+@pytest.mark.parametrize("content, reason", [('{"input": "x", "inp', "not valid JSON"),
+                                             (None, "unknown key 'colour'"), ('[1, 2]', "not a JSON object"),
+                                             (None, "'items' is str")])
+def test_a_bad_progress_file_is_one_sentence_naming_it(tiny_model, tmp_path, content, reason):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_posts(src, 100)
+    _interrupt(tiny_model, src, out)
+    progress = tmp_path / "out.jsonl.progress.json"
+    if content is None:
+        p = json.loads(progress.read_text())
+        content = json.dumps({**p, "colour": "red"} if "unknown" in reason else {**p, "items": "20"})
+    progress.write_text(content)
+    r = CliRunner().invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out), "--batch-size", "10",
+                                 "--resume"])
+    msg = " ".join(r.output.split())
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit) and "Traceback" not in msg, (msg, r.exception)
+    assert f"cannot resume: {progress} is not a valid progress file" in msg and reason in msg
+    r = CliRunner().invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out), "--batch-size", "10"])
+    assert r.exit_code == 0 and len(read_jsonl(out)) == 100  # without --resume: a fresh run replaces it
+
+
+def _jsonl_rows(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def _csv_rows(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, ["id", "text"])
+        w.writeheader()
+        w.writerows(rows)
