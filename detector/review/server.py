@@ -135,26 +135,38 @@ def create_app(db_path: str | Path, token: str, max_body: int = MAX_BODY):
             response.headers.setdefault(k, v)
         return response
 
-    def static(name: str, media_type: str):
-        return FileResponse(STATIC / name, media_type=media_type)
+    _add_pages(app)
+    app.include_router(api_router(db))
+    return app
 
+
+def _static(name: str, media_type: str):
+    return FileResponse(STATIC / name, media_type=media_type)
+
+
+def _add_pages(app: FastAPI) -> None:
+    """The page and its two files: no data in them, no token needed."""
     @app.get("/", include_in_schema=False)
     def page():
-        return static("index.html", "text/html; charset=utf-8")
+        return _static("index.html", "text/html; charset=utf-8")
 
     @app.get("/static/app.js", include_in_schema=False)
     def script():
-        return static("app.js", "text/javascript; charset=utf-8")
+        return _static("app.js", "text/javascript; charset=utf-8")
 
     @app.get("/static/app.css", include_in_schema=False)
     def style():
-        return static("app.css", "text/css; charset=utf-8")
+        return _static("app.css", "text/css; charset=utf-8")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():
         return Response(status_code=204)
 
-    api = APIRouter(prefix="/api")  # BodyGuard has checked the token
+
+
+def api_router(db: ReviewDB) -> APIRouter:
+    """The JSON API over one queue (the token was checked by BodyGuard before any of these)."""
+    api = APIRouter(prefix="/api")
 
     @api.get("/meta")
     def meta():
@@ -200,5 +212,4 @@ def create_app(db_path: str | Path, token: str, max_body: int = MAX_BODY):
     def stats():
         return db.stats()
 
-    app.include_router(api)
-    return app
+    return api
