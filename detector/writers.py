@@ -62,8 +62,9 @@ class RecordWriter:
     possibly a last partial line, which `--resume` cuts off); `offset` is the byte size written.
     With `append`, a CSV file keeps its header. Parquet is written at `close` (footer)."""
 
-    def __init__(self, path: str, fmt: str | None = None, append: bool = False):
+    def __init__(self, path: str, fmt: str | None = None, append: bool = False, schema=None):
         self.path, self.fmt = path, fmt or format_of(path)
+        self._schema = schema  # Parquet: the Arrow schema (default: `parquet_schema` of the first batch)
         self._csv_fields: list[str] | None = None
         self._pq = None
         self._f = None
@@ -123,8 +124,11 @@ class RecordWriter:
         import pyarrow.parquet as pq
 
         if self._pq is None:
-            self._schema = pa.Table.from_pylist(rows).schema
+            self._schema = self._schema or parquet_schema(rows)
             self._pq = pq.ParquetWriter(self.path, self._schema)
+        text = {f.name for f in self._schema if pa.types.is_string(f.type)}
+        rows = [{k: json.dumps(v) if k in text and v is not None and not isinstance(v, str) else v
+                 for k, v in r.items()} for r in rows]
         self._pq.write_table(pa.Table.from_pylist(rows, schema=self._schema))
 
     def fsync(self) -> None:
@@ -148,9 +152,43 @@ def read_jsonl_chunks(path: str, n: int) -> Iterator[list[dict]]:
             yield chunk
 
 
+def column_kind(v) -> str:
+    if v is None or isinstance(v, (bool, float, str)):
+        return type(v).__name__
+    if isinstance(v, int):
+        return "int" if -2**63 <= v < 2**63 else "str"
+    return "str"
+
+
+# a column's Arrow type by the kinds of its values (nulls aside); any other mix is text
+_ARROW_TYPES = {frozenset({"bool"}): "bool_", frozenset({"int"}): "int64", frozenset({"float"}): "float64",
+                frozenset({"int", "float"}): "float64"}
+
+
+def parquet_schema(rows: Iterable[dict]):
+    """One Arrow schema for flat rows whose fields vary: every column of any row, in order of
+    first appearance, typed bool, int64 or float64 when all its values are, else string (the
+    writer turns other values of a string column into JSON text)."""
+    import pyarrow as pa
+
+    kinds: dict[str, set[str]] = {}
+    for r in rows:
+        for k, v in r.items():
+            kinds.setdefault(k, set()).add(column_kind(v))
+    return pa.schema([(k, getattr(pa, _ARROW_TYPES.get(frozenset(s - {"NoneType"}), "string"))())
+                      for k, s in kinds.items()])
+
+
+def writer_for(dest: str, records: Iterable[dict]) -> RecordWriter:
+    """A RecordWriter for `dest`; Parquet gets a schema holding every field of `records`."""
+    if format_of(dest) != "parquet":
+        return RecordWriter(dest)
+    return RecordWriter(dest, schema=parquet_schema(flat_row(r) for r in records))
+
+
 def jsonl_to(src: str, dest: str, chunk: int = 20_000) -> None:
     """Copy a JSONL file of records to `dest` (format by extension), `chunk` records at a time."""
-    writer = RecordWriter(dest)
+    writer = writer_for(dest, (r for recs in read_jsonl_chunks(src, chunk) for r in recs))
     try:
         for recs in read_jsonl_chunks(src, chunk):
             writer.write(recs)
@@ -182,7 +220,7 @@ def sort_spool(src: str, dest: str, descending: bool = True, chunk: int = 2_000)
             pos += len(raw)
     k = np.frombuffer(keys, np.float64) if len(keys) else np.zeros(0)
     order = np.argsort(-k if descending else k, kind="stable")
-    writer = RecordWriter(dest)
+    writer = writer_for(dest, spool_records(src))
     try:
         with open(src, "rb") as f:
             for start in range(0, len(order), chunk):
@@ -193,3 +231,10 @@ def sort_spool(src: str, dest: str, descending: bool = True, chunk: int = 2_000)
                 writer.write_lines(lines)
     finally:
         writer.close()
+
+
+def spool_records(src: str) -> Iterator[dict]:
+    """The records of a spool of `keyed_line`s, in spool order."""
+    with open(src, "rb") as f:
+        for raw in f:
+            yield json.loads(raw[raw.index(b"\t") + 1:])

@@ -9,7 +9,7 @@ import traceback
 import pytest
 from typer.testing import CliRunner
 
-from detector.io import BadRecord, Post, iter_posts, json_line
+from detector.io import BadRecord, Post, iter_posts, json_line, jsonl_to, keyed_line, sort_spool
 from tests.bad_inputs import BOM, PARQUET_EXTRA, ZERO_WIDTH, check_run, strict_lines, write_corpus
 from training.cli import app
 
@@ -54,7 +54,9 @@ def test_corpus_scores_into_csv_and_parquet_output(corpus, tiny_model, ext):
     assert code == 0 and "Traceback" not in output, output
     if ext == "parquet":
         import pyarrow.parquet as pq
-        ids = pq.read_table(out).column("id").to_pylist()
+        table = pq.read_table(out)
+        ids = table.column("id").to_pylist()
+        assert {"author", "n", "a", "b", "m"} <= set(table.column_names)  # fields the first record lacks
     else:
         import csv
         ids = [r["id"] for r in csv.DictReader(open(out, encoding="utf-8"))]
@@ -124,3 +126,20 @@ def test_text_of_only_zero_width_or_nul_characters_is_empty(tmp_path):
     got = items(tmp_path, "z.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
     assert set(bad(got)) == {1, 2, 3} and all("empty text" in r for r in bad(got).values())
     assert got[3].text == "好\u200b"
+
+
+def test_parquet_output_keeps_every_field_of_every_record_whatever_its_type(tmp_path):
+    recs = [{"id": "a", "n": 1}, {"id": "b", "n": "x", "author": "u"}, {"id": "c", "n": 2.5, "big": 10**30},
+            {"id": "d", "m": {"k": [1]}, "ok": True, "f": 1}, {"id": "e", "f": 0.5, "ok": False}]
+    spool = tmp_path / "s.jsonl"
+    spool.write_text("".join(json_line(r) for r in recs), encoding="utf-8")
+    jsonl_to(str(spool), str(tmp_path / "o.parquet"), chunk=2)
+    keyed = tmp_path / "k.spool"
+    keyed.write_text("".join(keyed_line(float(i), json_line(r)) for i, r in enumerate(recs)), encoding="utf-8")
+    sort_spool(str(keyed), str(tmp_path / "k.parquet"), descending=False, chunk=2)
+    import pyarrow.parquet as pq
+    for name in ("o.parquet", "k.parquet"):
+        rows = pq.read_table(tmp_path / name).to_pylist()
+        assert [{k: v for k, v in r.items() if v is not None} for r in rows] == [
+            {"id": "a", "n": "1"}, {"id": "b", "n": "x", "author": "u"}, {"id": "c", "n": "2.5", "big": str(10**30)},
+            {"id": "d", "m": '{"k": [1]}', "ok": True, "f": 1.0}, {"id": "e", "f": 0.5, "ok": False}]
