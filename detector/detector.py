@@ -133,12 +133,14 @@ class Detector:
 
 def no_model_message(path: Path) -> str:
     """Why `path` holds no model: a registry without a current version says so and how to fix it."""
-    versions = Registry(path).versions()
-    if versions or (path / CURRENT).is_symlink():
-        return (f"{path} is a model registry without a current version (versions: {', '.join(versions) or 'none'}); "
-                f"make one current with `jingwang models promote {path} {versions[-1] if versions else 'VERSION'}` "
-                f"or `jingwang models rollback {path}`")
-    return f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)"
+    reg = Registry(path)
+    versions = reg.versions()
+    if not versions and not (path / CURRENT).is_symlink():
+        return f"no model at {path}: expected a folder with {CONFIG} (train one with `jingwang train`)"
+    last = next((e.get("to") for e in reversed(reg.history()) if e.get("to") in versions), None)
+    hint = f" ({last} was the last current one)" if last else ""
+    return (f"{path} is a model registry without a current version (versions: {', '.join(versions) or 'none'}); "
+            f"make one current with `jingwang models promote {path} {last or (versions or ['VERSION'])[-1]}`{hint}")
 
 
 def read_json(file: Path) -> dict:

@@ -5,8 +5,10 @@ symlink to one of them. `Detector.from_pretrained("models/NAME")` loads whatever
   registry (`.staging-*`) and renamed into place, so a reader never sees half a model.
 - `current` is switched atomically: a new symlink is made under a temporary name and renamed
   over the old one (`os.replace`), so a reader sees the old or the new version, never neither.
-- Every switch is appended to `history.jsonl` (what, from, to, when, why); `rollback` goes back
-  to the version that was current before."""
+- Every switch is appended to `history.jsonl` (what, from, to, when, why) and fsynced BEFORE the
+  link moves, so a switch a reader may have seen is never missing from the history; `rollback`
+  goes back to the version that was current before. Temporary links and staging folders left by a
+  crashed process are removed by the next writer."""
 from __future__ import annotations
 
 import fcntl
@@ -77,10 +79,19 @@ class Registry:
         return name
 
     def history(self) -> list[dict]:
+        """The switches, oldest first (a line torn by a crash is skipped)."""
         path = self.root / HISTORY
         if not path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        out = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                out.append(entry)
+        return out
 
     def next_number(self) -> int:
         vs = self.versions()
@@ -103,14 +114,17 @@ class Registry:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     def staging(self) -> Path:
-        """A fresh folder inside the registry to build a version in (same filesystem: rename is atomic)."""
+        """A fresh folder inside the registry to build a version in (same filesystem: rename is
+        atomic); staging folders of processes that died are removed first."""
         self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / f".staging-{uuid.uuid4().hex[:12]}"
+        _remove_stale_staging(self.root)
+        path = self.root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         path.mkdir()
         return path
 
-    def add(self, folder: str | Path, number: int | None = None) -> str:
-        """Give a complete model folder (built in `staging()`) its version number; returns its name."""
+    def add(self, folder: str | Path, number: int | None = None, current_reason: str | None = None) -> str:
+        """Give a complete model folder (built in `staging()`) its version number; returns its name.
+        With `current_reason`, the version is also made current under the same lock."""
         folder = Path(folder)
         if not is_plain_model(folder):
             raise ValueError(f"{folder} is not a model folder (no config.json)")
@@ -121,27 +135,39 @@ class Registry:
                 raise ValueError(f"{target} already exists")
             os.rename(folder, target)
             _fsync_dir(self.root)
+            if current_reason is not None:
+                self._switch(name, "promote", current_reason)
         return name
 
-    def add_copy(self, model: str | Path) -> str:
-        """Copy an existing model folder in as the next version."""
+    def add_copy(self, model: str | Path, current_reason: str | None = None) -> str:
+        """Copy an existing model folder in as the next version (made current with `current_reason`)."""
         model = Path(model)
         if not is_plain_model(model):
             raise ValueError(f"no model at {model}: expected a folder with config.json")
         tmp = self.staging()
-        shutil.copytree(model, tmp, dirs_exist_ok=True)
-        return self.add(tmp)
+        try:
+            shutil.copytree(model, tmp, dirs_exist_ok=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self.add(tmp, current_reason=current_reason)
 
     def _switch(self, version: str, event: str, reason: str, extra: dict | None = None) -> tuple[str | None, str]:
+        """Move `current` to `version` (the caller holds the lock): history first, fsynced, then the link."""
+        for stale in self.root.glob(f".{CURRENT}.tmp-*"):  # left by a crash: under the lock, nobody else's
+            stale.unlink(missing_ok=True)
         old = self.current()
-        tmp = self.root / f".{CURRENT}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        os.symlink(version, tmp)  # relative: the registry can be moved or copied
-        os.replace(tmp, self.root / CURRENT)
-        _fsync_dir(self.root)
         entry = {"event": event, "from": old, "to": version, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                  "reason": reason, **(extra or {})}
-        with open(self.root / HISTORY, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        _append_synced(self.root / HISTORY, json.dumps(entry, ensure_ascii=False))
+        tmp = self.root / f".{CURRENT}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            os.symlink(version, tmp)  # relative: the registry can be moved or copied
+            os.replace(tmp, self.root / CURRENT)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.root)
         return old, version
 
     def promote(self, version: str | int, reason: str = "", extra: dict | None = None) -> tuple[str | None, str]:
@@ -174,6 +200,39 @@ class Registry:
             if target == cur:
                 raise ValueError(f"{self.root}: {target} is already current")
             return self._switch(target, "rollback", reason or "rolled back by hand")
+
+
+def _append_synced(path: Path, line: str) -> None:
+    """Append one line and fsync it (after a newline if a crash left the last line torn)."""
+    with open(path, "a+b") as f:
+        f.seek(0, os.SEEK_END)
+        torn = False
+        if f.tell():
+            f.seek(-1, os.SEEK_END)
+            torn = f.read(1) != b"\n"
+        f.seek(0, os.SEEK_END)
+        f.write((("\n" if torn else "") + line + "\n").encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+    _fsync_dir(path.parent)
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Remove `.staging-PID-*` folders whose process no longer runs (a crash mid-build)."""
+    for p in root.glob(".staging-*"):
+        m = re.match(r"\.staging-(\d+)-", p.name)
+        if m and not _alive(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

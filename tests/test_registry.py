@@ -112,3 +112,63 @@ def test_train_into_a_registry_adds_a_current_version_that_retrain_and_list_acce
     assert r.exit_code == 0 and "v0002" in r.output
     with pytest.raises(ValueError, match="plain model folder"):
         train_mod.train_from_recipe(recipe, out / "v0001", log=lambda m: None, registry=True)
+
+
+def test_history_is_fsynced_before_the_switch_and_temporary_links_are_cleaned(registry, monkeypatch):
+    """Issue 13 row 22: the history line is on disk before `current` moves; a crash at the switch
+    leaves no `.current.tmp-*` link, and stale ones from earlier crashes are removed."""
+    import detector.registry as registry_mod
+
+    events, real_fsync, real_replace = [], os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", os.path.basename(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(registry_mod.os, "fsync", fsync)
+    monkeypatch.setattr(registry_mod.os, "replace", replace)
+    registry.promote(1)
+    assert events.index(("fsync", "history.jsonl")) < events.index(("replace", "current"))
+    os.symlink("v0003", registry.root / ".current.tmp-99999-deadbeef")  # left by a crashed process
+
+    def crash(src, dst):
+        raise OSError("crash at the switch")
+    monkeypatch.setattr(registry_mod.os, "replace", crash)
+    with pytest.raises(OSError, match="crash"):
+        registry.promote(2)
+    assert [e["to"] for e in registry.history()] == ["v0001", "v0002"] and registry.current() == "v0001"
+    assert not [p.name for p in registry.root.iterdir() if ".tmp" in p.name]
+
+
+def test_a_torn_history_line_does_not_break_rollback(registry):
+    registry.promote(1)
+    registry.promote(2)
+    with open(registry.root / "history.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"event": "promote", "fr')  # a crash mid-append
+    registry.promote(3)
+    assert [e["to"] for e in registry.history()] == ["v0001", "v0002", "v0003"]
+    assert registry.rollback() == ("v0003", "v0002")
+
+
+def test_a_registry_without_current_says_so_and_how_to_fix_it(registry):
+    from detector.detector import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError) as e:
+        Detector.from_pretrained(registry.root)
+    assert "without a current version" in str(e.value) and "train one" not in str(e.value)
+    assert f"jingwang models promote {registry.root} v0003" in str(e.value)
+    registry.promote(2)
+    (registry.root / "current").unlink()  # e.g. removed by hand
+    with pytest.raises(ModelNotFoundError, match=r"models promote .* v0002` \(v0002 was the last current one\)"):
+        Detector.from_pretrained(registry.root)
+
+
+def test_staging_folders_of_dead_processes_are_removed(registry):
+    dead = registry.root / ".staging-999999-0123456789ab"
+    dead.mkdir()
+    mine = registry.staging()
+    assert mine.is_dir() and not dead.exists()

@@ -236,3 +236,29 @@ def test_real_comment_and_heldout_precision_rules():
     assert not ok and "false flags per 1,000 posts 10.0000 -> 16.0000" in why and "flag precision 0.8000 -> 0.7000" in why
     rows, ok, why = compare(sets[1:], [m(0, 0.8, flags=1)], [m(0, 0.1, flags=1)], cfg)
     assert rows[0]["gates"] is False and "fewer than 2 flags" in rows[0]["note"]
+
+
+@pytest.mark.parametrize("where", ["switch", "training"])
+def test_retrain_from_resumes_after_a_crash_and_never_leaves_the_registry_without_current(
+        root, tiny_model, tmp_path, cfg_path, monkeypatch, where):
+    """Issue 13 row 22: a crash inside `retrain --from` (at the first switch, or while training the
+    challenger) leaves v0001 current or resumable; the same command run again finishes the job."""
+    import training.retrain as retrain_mod
+
+    src = write_jsonl(tmp_path / "reviewed.jsonl", reviewed_rows(8))
+    out = tmp_path / "models" / "tiny"
+    args = dict(from_model=tiny_model, config=cfg_path, root=root, log=lambda m: None)
+    with monkeypatch.context() as m:
+        if where == "switch":  # the process dies between the copy and the switch of `current`
+            m.setattr(Registry, "_switch", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+        else:
+            m.setattr(retrain_mod, "build_splits", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+        with pytest.raises(KeyboardInterrupt):
+            retrain(tiny_recipe(), src, out, **args)
+    reg = Registry(out)
+    assert reg.versions() == ["v0001"] and reg.current() == ("v0001" if where == "training" else None)
+    res = retrain(tiny_recipe(), src, out, **args)  # run again: resumed, not refused
+    assert res.current == "v0001" and res.version == "v0002" and reg.current() in ("v0001", "v0002")
+    assert [e["to"] for e in reg.history()][0] == "v0001"
+    with pytest.raises(ValueError, match="run without --from"):
+        retrain(tiny_recipe(), src, out, **args)

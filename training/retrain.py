@@ -29,7 +29,7 @@ import numpy as np
 
 from detector.cleaning import clean
 from detector.detector import Detector
-from detector.registry import Registry
+from detector.registry import Registry, version_name
 from detector.risks import RISKS
 from training.config import load_recipe, read_toml
 from training.data import PROJECT, hash_unit, load_source, load_specs, read_jsonl
@@ -210,6 +210,32 @@ def _reviewed_sha(samples: list[ReviewedSample]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def start_registry(reg: Registry, from_model: str | Path, log=print) -> None:
+    """`retrain --from`: v0001 is a copy of `from_model`, made current with the copy (one lock).
+    A run interrupted after the copy (v0001 there, current or not) is resumed, not refused."""
+    from_model = Detector.read_config(from_model)[0]  # a registry: its current version
+    versions = reg.versions()
+    reason = f"first version, copied from {from_model}"
+    if not versions:
+        first = reg.add_copy(from_model, current_reason=reason)
+        log(f"registry {reg.root} started: {first} = copy of {from_model}")
+        return
+    if versions == [version_name(1)] and same_files(reg.root / versions[0], from_model):
+        if reg.current() is None:
+            reg.promote(versions[0], reason=f"{reason} (an interrupted run had copied it)")
+        log(f"registry {reg.root}: resuming an interrupted run, {versions[0]} = copy of {from_model} is current")
+        return
+    raise ValueError(f"{reg.root} already has versions ({', '.join(versions)}): --from only starts a new registry; "
+                     f"run without --from to retrain against its current version")
+
+
+def same_files(a: Path, b: Path) -> bool:
+    """Two model folders with the same config.json and the same files of the same sizes."""
+    def listing(p: Path) -> list:
+        return sorted((str(f.relative_to(p)), f.stat().st_size) for f in p.rglob("*") if f.is_file())
+    return (a / "config.json").read_bytes() == (b / "config.json").read_bytes() and listing(a) == listing(b)
+
+
 def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Path, from_model: str | Path | None = None,
             config: str | Path | None = None, overrides: list[str] | None = None, root=None, promote: bool = True,
             crawl: str | Path | None = None, log=print) -> RetrainResult:
@@ -226,13 +252,7 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
     reg = Registry(out)
     with reg.lock(".retrain.lock", wait=False):
         if from_model is not None:
-            if versions := reg.versions():
-                raise ValueError(f"{reg.root} already has versions ({', '.join(versions)}): --from only starts "
-                                 f"a new registry")
-            from_model = Detector.read_config(from_model)[0]  # a registry: its current version
-            first = reg.add_copy(from_model)
-            reg.promote(first, reason=f"first version, copied from {from_model}")
-            log(f"registry {reg.root} started: {first} = copy of {from_model}")
+            start_registry(reg, from_model, log)
         current = reg.current()
         samples = load_reviewed(reviewed, labels)
         splits, train_r, held_r, counts = build_splits(recipe, samples, cfg, root, log)
