@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from detector.records import BadRecord, Post, check_record, finite_float, safe_text
+from detector.records import MAX_DEPTH, BadRecord, Post, check_record, finite_float, nesting, safe_text
 from detector.writers import (FORMATS, RecordWriter, flat_row, format_of, json_line, jsonl_to, keyed_line,
                               sort_spool, write_all)
 
@@ -42,9 +42,11 @@ def parse_jsonl_line(raw: bytes, lineno: int, text_field: str, id_field: str) ->
     except json.JSONDecodeError as e:
         return BadRecord(lineno, f"malformed JSON: {e.msg} at column {e.colno}")
     except RecursionError:
-        return BadRecord(lineno, "malformed JSON: nested too deeply")
+        return BadRecord(lineno, f"nested too deeply (over {MAX_DEPTH} levels)")
     except ValueError as e:  # an integer over 4,300 digits (sys.get_int_max_str_digits)
         return BadRecord(lineno, f"unreadable number: {e}".split(";")[0])
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and nesting(rec) > MAX_DEPTH:
+        return BadRecord(lineno, f"nested too deeply (over {MAX_DEPTH} levels)")
     return check_record(rec, lineno, text_field, id_field, encodable=not _SURROGATE_ESCAPE.search(raw))
 
 

@@ -18,6 +18,10 @@ from typing import Any, Callable
 
 from detector.charmaps import DELETE_CHARS
 
+# deepest nesting of a record's values: far below Python's recursion limit (1,000 frames), which
+# json.dumps meets sooner the deeper in the stack it is called
+MAX_DEPTH = 200
+
 
 @dataclass
 class Post:
@@ -71,6 +75,17 @@ def json_safe(v: Any) -> Any:
         if isinstance(v, types):
             return convert(v)
     raise TypeError(f"a value of type {type(v).__name__}")
+
+
+def nesting(v) -> int:
+    """Levels of lists and dicts in `v` (0 for a scalar), counted without recursion."""
+    deepest, stack = 0, [(v, 0)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list, tuple)):
+            deepest = max(deepest, d + 1)
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def finite_float(s: str) -> float | None:
@@ -132,7 +147,7 @@ def check_record(rec, line: int, text_field: str, id_field: str, encodable: bool
         except TypeError as e:
             return BadRecord(line, f"{e} cannot be written as JSON", record_id(rec, id_field))
         except RecursionError:
-            return BadRecord(line, "nested too deeply", record_id(rec, id_field))
+            return BadRecord(line, f"nested too deeply (over {MAX_DEPTH} levels)", record_id(rec, id_field))
     rid = record_id(rec, id_field)
     if text_field not in rec:
         return BadRecord(line, f"missing text field {text_field!r}", rid)

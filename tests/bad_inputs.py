@@ -93,6 +93,8 @@ def jsonl_cases() -> list[Case]:
         Case("nested 100,000 levels", b'{"id": "n1", "text": "ok", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
              "nested too deeply"),
         Case("nested 100,000 objects", b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
+        Case("nested 900 levels (parses, too deep to write further down the stack)",
+             b'{"id": "n3", "text": "ok", "x": ' + b"[" * 900 + b"]" * 900 + b"}", "nested too deeply"),
         Case("5,000-digit integer", b'{"id": "b1", "text": "ok", "n": ' + b"9" * 5000 + b"}", "number"),
         Case("5,000-digit integer id", b'{"id": ' + b"7" * 5000 + b', "text": "ok"}', "number"),
         Case("NaN in a field", b'{"id": "f1", "text": "%s", "n": NaN}' % g.encode(), id="f1"),

@@ -74,6 +74,13 @@ def test_bom_before_the_first_jsonl_record_is_not_part_of_it(tmp_path):
     assert [(p.line, p.record["id"]) for p in got] == [(1, "a"), (2, "b")]
 
 
+def test_bom_before_jsonl_on_stdin(tiny_model, tmp_path):
+    out = tmp_path / "o.jsonl"
+    r = runner.invoke(app, ["score", "-", "--model", str(tiny_model), "--out", str(out)],
+                      input=BOM + '{"id": "s1", "text": "好评返现"}\n'.encode())
+    assert r.exit_code == 0 and [x["id"] for x in strict_lines(out)] == ["s1"]
+
+
 def test_bom_before_a_csv_header_whose_first_column_is_the_text(tmp_path):
     got = items(tmp_path, "b.csv", BOM + "text,id\n好的,a\n谢谢,b\n".encode())
     assert [(p.line, p.record) for p in got] == [(2, {"text": "好的", "id": "a"}), (3, {"text": "谢谢", "id": "b"})]
@@ -83,6 +90,15 @@ def test_a_line_nested_100000_levels_is_one_bad_record(tmp_path):
     deep = b'{"id": "d", "text": "ok", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     got = items(tmp_path, "d.jsonl", deep + b'\n{"id": "e", "text": "ok"}\n')
     assert "nested too deeply" in bad(got)[1] and got[1].record["id"] == "e"
+
+
+def test_nesting_deeper_than_max_depth_is_a_bad_record_at_any_stack_depth(tmp_path):
+    from detector.records import MAX_DEPTH
+
+    def line(rid, d):
+        return b'{"id": "%s", "text": "ok", "x": ' % rid + b'[{"a": ' * (d // 2) + b"1" + b"}]" * (d // 2) + b"}"
+    got = items(tmp_path, "d.jsonl", line(b"deep", MAX_DEPTH + 2) + b"\n" + line(b"ok", MAX_DEPTH - 2) + b"\n")
+    assert bad(got) == {1: f"nested too deeply (over {MAX_DEPTH} levels)"} and got[1].record["id"] == "ok"
 
 
 def test_huge_integers_lone_surrogates_and_bad_utf8_outside_text_are_bad_records(tmp_path):
