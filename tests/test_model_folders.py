@@ -135,6 +135,9 @@ def test_a_bad_ensemble_member_names_the_ensemble_and_member(folder, tiny_model,
     del cfg["scorer"]["members"][1]["weight"]
     (ens / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
     refused(ens, "config.json", "scorer.members[1].weight")
+    cfg["scorer"]["members"][1] = {"path": ".", "weight": 1.0}  # itself
+    (ens / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    refused(ens, "config.json", "cycle")
 
 
 def test_the_cli_prints_one_sentence_not_a_traceback(folder, tmp_path):

@@ -8,6 +8,7 @@ Evidence for a label comes from the member with the largest weight x probability
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +16,10 @@ import numpy as np
 
 from detector.cleaning import CleanText, clean
 from detector.scorers.base import ModelFolderError, need
+
+
+# ensemble folders being loaded in this thread's call chain: a member that is one of them is a cycle
+_LOADING: ContextVar[frozenset] = ContextVar("jingwang_ensembles_loading", default=frozenset())
 
 
 class EnsembleScorer:
@@ -84,9 +89,20 @@ class EnsembleScorer:
         """Load the members and check the ensemble's part of config.json; a bad member or weight is
         a ModelFolderError naming the ensemble's config.json and the key."""
         path, file = Path(path), Path(path) / "config.json"
+        if path.resolve() in _LOADING.get():
+            raise ModelFolderError(f"{file}: the ensemble is its own member (members form a cycle)")
         specs = need(config, "members", file, "scorer.")
         if not isinstance(specs, list) or not specs:
             raise ModelFolderError(f"{file}: scorer.members must be a non-empty list of {{path, weight}}")
+        token = _LOADING.set(_LOADING.get() | {path.resolve()})
+        try:
+            return cls._load_members(path, config, specs, from_pretrained)
+        finally:
+            _LOADING.reset(token)
+
+    @classmethod
+    def _load_members(cls, path: Path, config: dict, specs: list, from_pretrained: Callable) -> "EnsembleScorer":
+        file = path / "config.json"
         folders, weights, members = [], [], []
         for i, s in enumerate(specs):
             key = f"scorer.members[{i}]"
