@@ -368,3 +368,17 @@ def test_review_import_cli_names_each_dropped_field_with_its_line(tmp_path):
     assert r.exit_code == 0 and "Traceback" not in r.output, r.output
     assert "line 2: campaign" in r.output and 'line 3: evidence "oops" dropped: not an object {risk: [entries]}' in r.output
     assert "queued with a warning" in r.output
+
+
+def test_label_studio_labels_back_skip_malformed_tasks_without_a_traceback(queue, tmp_path):
+    tasks = [{"id": 1, "data": {"post_id": "p001"}, "annotations": 5},
+             {"id": 2, "data": {"post_id": "p002"}, "annotations": [7, {"result": {"x": 1}}, {"result": [5, {"type": "choices",
+              "from_name": "risks", "value": {"choices": ["rumor", {"x": 1}]}}]}]},
+             {"id": 3, "data": {"post_id": {"x": 1}}}, "task", {"id": 4, "risks": ["rumor", "not_risky"], "id_": 1,
+                                                              "post_id": "p004"}]
+    (tmp_path / "ls.json").write_text(json.dumps(tasks), encoding="utf-8")
+    s = import_label_studio(queue, tmp_path / "ls.json")
+    assert (s.tasks, s.applied) == (5, 2), s  # p002: one annotation without choices (no risk), then one with rumor
+    assert queue.get_item("p002")["labels"] == {"rumor": 1, "paid_posting": 0, "harassment": 0}
+    assert any("not_risky chosen together with rumor" in p for p in s.problems), s.problems
+    assert queue.get_item("p001")["n_decisions"] == 0

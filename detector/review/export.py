@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from detector.review.db import ItemNotFound, ReviewDB
+from detector.review.db import DecisionConflict, ItemNotFound, ReviewDB
 
 FORMATS = ("jsonl", "label-studio", "argilla")
 CONTROL = "risks"  # name of the multi-choice control / question
@@ -154,7 +154,8 @@ def _who(completed_by) -> str:
 def _annotations(task: dict) -> list[tuple]:
     """(annotation id, who, chosen risks or None, when, exported by us) for each submitted annotation."""
     if "annotations" in task:
-        anns = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+        given = task["annotations"] if isinstance(task["annotations"], list) else []
+        anns = [a for a in given if isinstance(a, dict) and not a.get("was_cancelled")]
         anns.sort(key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), str(a.get("id"))))
         return [(a.get("id"), _who(a.get("completed_by")), _choices(a.get("result")),
                  str(a.get("updated_at") or a.get("created_at") or ""), _ours(a.get("result"))) for a in anns]
@@ -212,31 +213,25 @@ def import_label_studio(db: str | Path | ReviewDB, path: str | Path) -> LabelImp
             continue
         post_id = str(post_id)
         queued = not (isinstance(text, str) and text.strip())  # a post without text is not queued here
-        for ann_id, who, chosen, when, ours in _annotations(task):
+        for k, (ann_id, who, chosen, when, ours) in enumerate(_annotations(task)):
             s.annotations += 1
             try:
                 decided = _decision_labels(chosen, labels)
-            except ValueError as e:
-                s.skipped += 1
-                s.problems.append(f"task {n}: {e}")
-                continue
-            if ours and _same_as_queue(rdb, post_id, decided):  # our own export, unchanged in Label Studio
-                s.duplicates += 1
-                continue
-            if not queued:  # once per task: only its first valid annotation can add the post
-                queued = True
-                s.new_items += rdb.ensure_item(post_id, text)
-            decision_id = f"label-studio:{task.get('id', post_id)}:{ann_id if ann_id is not None else when}"
-            try:
-                res = rdb.decide(post_id, who, decided,
+                if ours and _same_as_queue(rdb, post_id, decided):  # our own export, unchanged in Label Studio
+                    s.duplicates += 1
+                    continue
+                if not queued:  # once per task: only its first valid annotation can add the post
+                    queued = True
+                    s.new_items += rdb.ensure_item(post_id, text)
+                key = ann_id if ann_id is not None else (when or f"#{k}")
+                res = rdb.decide(post_id, who, decided, decision_id=f"label-studio:{task.get('id', post_id)}:{key}",
                                  note=f"Label Studio annotation {ann_id}" + (f" ({when})" if when else ""),
-                                 decision_id=decision_id, source="label-studio")
-            except ItemNotFound:
+                                 source="label-studio")
+            except (ValueError, ItemNotFound, DecisionConflict) as e:
                 s.skipped += 1
-                s.problems.append(f"task {n}: post {post_id!r} is not in the queue and the task has no text")
+                s.problems.append(f"task {n}: " + (f"post {post_id!r} is not in the queue and the task has no text"
+                                                   if isinstance(e, ItemNotFound) else str(e)))
                 continue
-            if res["status"] == "applied":
-                s.applied += 1
-            else:
-                s.duplicates += 1
+            s.applied += res["status"] == "applied"
+            s.duplicates += res["status"] != "applied"
     return s
