@@ -382,3 +382,8 @@ def test_label_studio_labels_back_skip_malformed_tasks_without_a_traceback(queue
     assert queue.get_item("p002")["labels"] == {"rumor": 1, "paid_posting": 0, "harassment": 0}
     assert any("not_risky chosen together with rumor" in p for p in s.problems), s.problems
     assert queue.get_item("p001")["n_decisions"] == 0
+    (tmp_path / "latin1.json").write_bytes(b"\xff\xfe[]")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    for name in ("latin1.json", "deep.json"):
+        with pytest.raises(ValueError, match=f"{name}: not a Label Studio JSON export"):
+            import_label_studio(queue, tmp_path / name)

@@ -193,7 +193,11 @@ def import_label_studio(db: str | Path | ReviewDB, path: str | Path) -> LabelImp
     try:
         tasks = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not a Label Studio JSON export ({e.msg})") from None
+        raise ValueError(f"{path}: not a Label Studio JSON export ({e.msg}, line {e.lineno})") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a Label Studio JSON export (not UTF-8 at byte {e.start})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a Label Studio JSON export (nested too deeply)") from None
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):
