@@ -26,7 +26,7 @@ import time
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-from detector.guards import OutputError, writing
+from detector.guards import OutputError, check_input, writing
 from detector.io import RecordWriter, format_of, jsonl_to, keyed_line, sort_spool
 
 PROGRESS_SUFFIX = ".progress.json"
@@ -71,7 +71,9 @@ def load_progress(path: str) -> Progress | None:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except OSError as e:
+        bad_progress(path, f"cannot be read: {e.strerror or e}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
         bad_progress(path, f"not valid JSON: {e}")
     return progress_from(data, path)
 
@@ -91,7 +93,11 @@ def progress_from(data, path: str) -> Progress:
     for k, v in data.items():
         t = TYPES[known[k].type]
         if not isinstance(v, t) or (t is int and (isinstance(v, bool) or v < 0)):
-            bad_progress(path, f"{k!r} is {type(v).__name__} {v!r}, expected {known[k].type}")
+            bad_progress(path, f"{k!r} is {type(v).__name__}, expected {known[k].type}")
+    if not all(isinstance(n, int) for n in data.get("flagged", {}).values()):
+        bad_progress(path, "'flagged' holds something other than counts")
+    if data.get("moved") and set(data["moved"]) != {"records", "line", "fields"}:
+        bad_progress(path, "'moved' is not {records, line, fields}")
     return Progress(**data)
 
 
@@ -122,13 +128,8 @@ def truncate(path: str, size: int) -> None:
 
 
 def input_size(input: str) -> int:
-    if input == "-":
-        return 0
-    if os.path.isdir(input):
-        raise IsADirectoryError(f"cannot read {input}: it is a folder; give a .jsonl, .csv or .parquet file")
-    if not os.path.isfile(input):
-        raise FileNotFoundError(f"cannot read {input}: no such file")
-    return os.path.getsize(input)
+    check_input(input)
+    return 0 if input == "-" else os.path.getsize(input)
 
 
 class InputHash:
@@ -177,6 +178,7 @@ def start_progress(input: str, out: str, batch_size: int, resume: bool, labels: 
         what = "its content differs" if hasher.whole else f"the {old.in_offset:,} bytes it had read differ now"
         raise ValueError(f"cannot resume: {input} changed since the interrupted run ({what}); "
                          f"score again without --resume")
+    old.input_mtime_ns = fresh.input_mtime_ns  # touched only: what was scored is byte-for-byte the same
     return old, hasher
 
 
