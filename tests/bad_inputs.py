@@ -281,12 +281,41 @@ def run_cli(args: list[str]) -> tuple[int, str]:
     return p.returncode, p.stdout + p.stderr
 
 
+def table_ids(out: Path) -> list:
+    """The ids of a CSV or Parquet output file."""
+    if out.suffix == ".parquet":
+        import pyarrow.parquet as pq
+        return pq.read_table(out).column("id").to_pylist()
+    csv.field_size_limit(2**26)  # the corpus has a text of 200,000 characters
+    with open(out, encoding="utf-8", newline="") as f:
+        return [r["id"] for r in csv.DictReader(f)]
+
+
+def check_table_run(cf: CorpusFile, out: Path, exit_code: int, output: str) -> Tally:
+    """A run into CSV or Parquet output: exit 0, no traceback, every good record once."""
+    t = Tally()
+    if exit_code != 0 or "Traceback" in output:
+        t.tracebacks += 1
+        t.problems.append(f"{cf.path.name} -> {out.name}: exit {exit_code}: {output[-2000:]}")
+    ids = table_ids(out) if out.exists() else []
+    lost = [rid for rid in cf.good if ids.count(rid) != 1]
+    t.good_lost += len(lost)
+    t.problems += [f"{cf.path.name} -> {out.name}: good record {rid!r} not written once" for rid in lost]
+    return t
+
+
 def run_corpus(folder: Path, model: Path, run=run_cli) -> Tally:
+    """Every corpus file into JSONL (checked record by record), the JSONL corpus into CSV and Parquet."""
     total = Tally()
-    for cf in write_corpus(folder):
+    files = write_corpus(folder)
+    for cf in files:
         out = folder / f"{cf.path.stem}-{cf.path.suffix[1:]}.out.jsonl"
         code, output = run(["score", str(cf.path), "--model", str(model), "--out", str(out), "--quiet"])
         total.add(check_run(cf, out, code, output))
+    for ext in ("csv", "parquet"):
+        out = folder / f"jsonl-in.out.{ext}"
+        code, output = run(["score", str(files[0].path), "--model", str(model), "--out", str(out), "--quiet"])
+        total.add(check_table_run(files[0], out, code, output))
     return total
 
 
