@@ -112,5 +112,6 @@ class DuplicateIds:
             return None
         i = repeat[np.argmin(ln[repeat])]
         first = ln[np.searchsorted(k, k[i])]
-        return (f"{len(repeat)} records reuse the id of an earlier record (e.g. line {ln[i]} repeats the id "
-                f"of line {first}); each is scored, but ids no longer name one post")
+        n = len(repeat)
+        return (f"{n} record{' reuses' if n == 1 else 's reuse'} the id of an earlier record (e.g. line {ln[i]} "
+                f"repeats the id of line {first}); each is scored, but ids no longer name one post")

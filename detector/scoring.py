@@ -299,8 +299,10 @@ def run_warnings(state, dups: DuplicateIds) -> list[str]:
     moved = state.moved
     if moved:
         names = ", ".join(f"{k} ({n})" for k, n in sorted(moved["fields"].items()))
-        out.append(f"{moved['records']} input records have fields that jingwang writes itself ({names}; first "
-                   f"on line {moved['line']}): their values are kept under \"input\", never taken as jingwang's")
+        n = moved["records"]
+        out.append(f"{n} input record{' has' if n == 1 else 's have'} fields that jingwang writes itself "
+                   f"({names}; first on line {moved['line']}): their values are kept under \"input\", never "
+                   f"taken as jingwang's")
     dup = dups.report()
     if dup:
         out.append(dup)
