@@ -47,8 +47,9 @@ def check_outputs(input: str, outputs: dict[str, str]) -> None:
     named = [(what, path) for what, path in outputs.items() if path and path != "-"]
     for i, (what, path) in enumerate(named):
         if input != "-" and same_file(path, input):
+            option = "--flagged" if "flagged" in what else "--out"
             raise ValueError(f"{what} {path} is the input file {input}: it would be overwritten; "
-                             f"choose another --out" + (" or --flagged" if what == "--flagged" else ""))
+                             f"choose another {option}")
         for other, opath in named[:i]:
             if same_file(path, opath):
                 raise ValueError(f"{what} {path} is the same file as {other} {opath}: "
