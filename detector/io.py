@@ -30,6 +30,8 @@ BOM = codecs.BOM_UTF8
 MAX_CSV_FIELD = 2**26  # characters; Python's csv stops at 131,072 by default
 # a \uD800-\uDFFF escape: json.loads may make a lone surrogate of it, which UTF-8 cannot hold
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# NaN, Infinity and numbers too large for a float (1e999) are read as null
+_DECODER = json.JSONDecoder(parse_constant=lambda _: None, parse_float=finite_float)
 
 
 def parse_jsonl_line(raw: bytes, lineno: int, text_field: str, id_field: str) -> Post | BadRecord:
@@ -38,7 +40,7 @@ def parse_jsonl_line(raw: bytes, lineno: int, text_field: str, id_field: str) ->
     except UnicodeDecodeError as e:
         return BadRecord(lineno, f"invalid UTF-8 at byte {e.start}")
     try:
-        rec = json.loads(line, parse_constant=lambda _: None, parse_float=finite_float)
+        rec = _DECODER.decode(line)
     except json.JSONDecodeError as e:
         return BadRecord(lineno, f"malformed JSON: {e.msg} at column {e.colno}")
     except RecursionError:

@@ -125,6 +125,15 @@ def safe_text(s: str) -> str:
     return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def utf8(s: str) -> bool:
+    """False when `s` holds a lone surrogate (from a `\\ud800` escape or undecodable bytes)."""
+    try:
+        s.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def is_blank(text: str) -> bool:
     """True when `text` has nothing visible: only whitespace, NUL and other control characters,
     zero-width and format characters (those cleaning deletes)."""
@@ -154,7 +163,7 @@ def check_record(rec, line: int, text_field: str, id_field: str, encodable: bool
     text = rec[text_field]
     if not isinstance(text, str):
         return BadRecord(line, f"field {text_field!r} is {type(text).__name__}, not text", rid)
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+    if not encodable and not utf8(text):
         return BadRecord(line, "invalid UTF-8 in text", rid)
     if not text.strip():
         return BadRecord(line, "empty text", rid)
