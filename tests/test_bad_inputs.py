@@ -3,6 +3,7 @@ reason or scored, the good ones all scored, exit 0, no traceback, strict JSON ou
 (tests/bad_inputs.py) runs through `jingwang score` as JSONL, CSV and Parquet."""
 from __future__ import annotations
 
+import csv
 import json
 import traceback
 
@@ -108,7 +109,15 @@ def test_huge_integers_lone_surrogates_and_bad_utf8_outside_text_are_bad_records
     assert "'author' holds invalid UTF-8" in bad(got)[2] and got[1].record["id"] == "c2"
 
 
-def test_csv_fields_over_131072_characters_are_read(tmp_path):
+@pytest.fixture
+def csv_default_limit():
+    """Python's own CSV field limit (a process-wide setting other tests raise)."""
+    old = csv.field_size_limit(131_072)
+    yield
+    csv.field_size_limit(old)
+
+
+def test_csv_fields_over_131072_characters_are_read(tmp_path, csv_default_limit):
     got = items(tmp_path, "l.csv", ("id,text\nl1," + "好" * 140_000 + "\nl2,ok\n").encode())
     assert [(p.line, p.record["id"], len(p.text)) for p in got] == [(2, "l1", 140_000), (3, "l2", 2)]
 
