@@ -66,6 +66,7 @@ class RecordWriter:
         self.path, self.fmt = path, fmt or format_of(path)
         self._schema = schema  # Parquet: the Arrow schema (default: `parquet_schema` of the first batch)
         self._csv_fields: list[str] | None = None
+        self._left_out: set[str] = set()
         self._pq = None
         self._f = None
         if path != "-":
@@ -116,8 +117,19 @@ class RecordWriter:
         if self._csv_fields is None:
             self._csv_fields = list(dict.fromkeys(k for r in rows for k in r))
             csv.DictWriter(buf, self._csv_fields).writeheader()
+        self._warn_left_out(rows)
         csv.DictWriter(buf, self._csv_fields, extrasaction="ignore").writerows(rows)
         self._emit(buf.getvalue().encode("utf-8", errors="surrogateescape"))
+
+    def _warn_left_out(self, rows: list[dict]) -> None:
+        """CSV: say once (stderr) which fields come after the header was written; they are left out."""
+        known = set(self._csv_fields) | self._left_out
+        new = list(dict.fromkeys(k for r in rows for k in r if k not in known))
+        if new:
+            self._left_out.update(new)
+            print(f"{self.path}: field{'s' if len(new) > 1 else ''} {', '.join(map(repr, new))} first seen after "
+                  "the CSV header was written: left out; write .jsonl or .parquet to keep every field",
+                  file=sys.stderr)
 
     def _write_parquet(self, rows: list[dict]) -> None:
         import pyarrow as pa

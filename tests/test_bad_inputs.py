@@ -164,3 +164,14 @@ def test_parquet_output_keeps_every_field_of_every_record_whatever_its_type(tmp_
         assert [{k: v for k, v in r.items() if v is not None} for r in rows] == [
             {"id": "a", "n": "1"}, {"id": "b", "n": "x", "author": "u"}, {"id": "c", "n": "2.5", "big": str(10**30)},
             {"id": "d", "m": '{"k": [1]}', "ok": True, "f": 1.0}, {"id": "e", "f": 0.5, "ok": False}]
+
+
+def test_csv_output_says_which_fields_it_leaves_out(tmp_path, capsys):
+    from detector.writers import RecordWriter
+
+    w = RecordWriter(str(tmp_path / "o.csv"))
+    w.write([{"id": "a", "text": "x"}])
+    w.write([{"id": "b", "text": "y", "author": "u"}, {"id": "c", "text": "z", "author": "v"}])
+    w.close()
+    err = capsys.readouterr().err
+    assert "'author'" in err and err.count("'author'") == 1 and "o.csv" in err
