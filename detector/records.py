@@ -150,6 +150,11 @@ def check_record(rec, line: int, text_field: str, id_field: str, encodable: bool
     JSON (from json.loads, non-finite numbers already null) and writes as UTF-8."""
     if not isinstance(rec, dict):
         return BadRecord(line, f"not a JSON object but {type(rec).__name__}")
+    if isinstance(rec.get(text_field), (bytes, bytearray)):  # a Parquet string column stored as binary
+        try:
+            rec = {**rec, text_field: rec[text_field].decode("utf-8")}
+        except UnicodeDecodeError:
+            return BadRecord(line, "invalid UTF-8 in text", record_id(rec, id_field))
     if not encodable:
         try:
             rec = json_safe(rec)

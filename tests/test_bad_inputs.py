@@ -175,3 +175,13 @@ def test_csv_output_says_which_fields_it_leaves_out(tmp_path, capsys):
     w.close()
     err = capsys.readouterr().err
     assert "'author'" in err and err.count("'author'") == 1 and "o.csv" in err
+
+
+def test_a_parquet_text_column_of_bytes_is_read_as_utf8_text(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["a", "b"], "text": pa.array(["好的".encode(), b"\xff bad"], pa.binary())}),
+                   tmp_path / "b.parquet")
+    got = list(iter_posts(str(tmp_path / "b.parquet")))
+    assert got[0].text == "好的" and got[0].record["text"] == "好的" and "invalid UTF-8" in bad(got)[2]
