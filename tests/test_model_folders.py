@@ -155,12 +155,12 @@ def test_the_cli_prints_one_sentence_not_a_traceback(folder, tmp_path):
 # -- row 20: files outside the folder; caches ----------------------------------------------------
 
 @pytest.mark.parametrize("key", ["userdict", "harassment_lexicon"])
-@pytest.mark.parametrize("where", ["../../../../../../etc/passwd", "/etc/passwd", "link"])
+@pytest.mark.parametrize("where", ["../../../../../../etc/passwd", "/etc/passwd", "link", ".", "nothing.txt"])
 def test_a_file_outside_the_model_folder_is_refused(folder, key, where):
     if where == "link":
         os.symlink("/etc/passwd", folder / "link")
     edit_config(folder, lambda c: c["scorer"].update({key: where}))
-    refused(folder, "config.json", f"scorer.{key}", "outside the model folder")
+    refused(folder, "config.json", f"scorer.{key}", "not a file" if where == "nothing.txt" else "outside the model folder")
 
 
 def test_disk_caches_live_in_the_user_cache_folder_and_are_hash_checked(tmp_path, monkeypatch):

@@ -41,15 +41,18 @@ def need(cfg: dict, key: str, file: Path, where: str = ""):
     return cfg[key]
 
 
-def inside(folder: Path, name: str, file: Path, key: str) -> Path:
-    """`folder / name`, refused unless it stays inside `folder` (links followed)."""
+def inside(folder: Path, name: str, file: Path, key: str, kind: str = "") -> Path:
+    """`folder / name`, refused unless it stays inside `folder` (links followed) and, with `kind`
+    ("file" or "folder"), is one."""
     if not isinstance(name, str) or not name:
         raise ModelFolderError(f"{file}: {key} must be a file name inside the model folder, not {name!r}")
     root = Path(folder).resolve()
     target = (root / name).resolve()
-    if target != root and root not in target.parents:
+    if root not in target.parents:
         raise ModelFolderError(f"{file}: {key} {name!r} points outside the model folder {folder}; "
                                f"a model's files must stay inside its folder")
+    if kind and not (target.is_file() if kind == "file" else target.is_dir()):
+        raise ModelFolderError(f"{file}: {key} {name!r} is not a {kind} in the model folder {folder}")
     return Path(folder) / name
 
 

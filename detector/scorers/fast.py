@@ -115,8 +115,8 @@ class FastScorer:
         arrays = load_arrays(path / WEIGHTS, ("idf", "coef", "intercept"))
         fcfg = featurizer_config(need(config, "featurizer", file, "scorer."), file)
         check_shapes(arrays, len(labels), fcfg.n_features, path / WEIGHTS)
-        userdict = inside(path, config["userdict"], file, "scorer.userdict") if config.get("userdict") else None
-        lexicons = {kind: inside(path, config[kind], file, f"scorer.{kind}") for kind in LEXICONS if config.get(kind)}
+        userdict = inside(path, config["userdict"], file, "scorer.userdict", "file") if config.get("userdict") else None
+        lexicons = {kind: inside(path, config[kind], file, f"scorer.{kind}", "file") for kind in LEXICONS if config.get(kind)}
         feat = Featurizer(fcfg, Segmenter(userdict), extra=extra_features(fcfg, lexicons), idf=arrays["idf"])
         cals = calibrators(config, arrays, labels, file)
         gates = {}

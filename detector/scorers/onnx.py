@@ -166,12 +166,12 @@ class OnnxScorer(OcclusionScorer):
         labels = config["labels"]
         device = os.environ.get("JINGWANG_DEVICE", device)
         onnx_file = inside(path, need(config, "onnx", file, "scorer."), file, "scorer.onnx")
-        tok_dir = inside(path, need(config, "tokenizer", file, "scorer."), file, "scorer.tokenizer")
+        tok_dir = inside(path, need(config, "tokenizer", file, "scorer."), file, "scorer.tokenizer", "folder")
         session = _open(onnx_file, lambda: make_session(onnx_file, device), "the ONNX model")
         tokenizer = _open(tok_dir / "tokenizer.json", lambda: _tokenizer(tok_dir / "tokenizer.json"), "the tokenizer")
         arrays = load_arrays(path / "calibration.safetensors")
         cals = calibrators(config, arrays, labels, file)
-        userdict = inside(path, config["userdict"], file, "scorer.userdict") if config.get("userdict") else None
+        userdict = inside(path, config["userdict"], file, "scorer.userdict", "file") if config.get("userdict") else None
         scorer = cls(labels, session, tokenizer, cals, need(config, "pad_id", file, "scorer."),
                      config.get("max_length", 64), config.get("batch_size", 64), config.get("max_tokens", 4096),
                      Segmenter(userdict), {**config, "folder": str(path)})

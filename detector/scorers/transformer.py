@@ -174,7 +174,7 @@ class TransformerScorer(OcclusionScorer):
         file and key; weights are read from safetensors only (never torch.load)."""
         path, file = Path(path), Path(path) / "config.json"
         labels = config["labels"]
-        enc_dir = inside(path, config.get("encoder", ENCODER_DIR), file, "scorer.encoder")
+        enc_dir = inside(path, config.get("encoder", ENCODER_DIR), file, "scorer.encoder", "folder")
         encoder, tokenizer = load_encoder(enc_dir)
         pooling = config.get("pooling", "mean")
         if pooling not in POOLINGS:
@@ -188,7 +188,7 @@ class TransformerScorer(OcclusionScorer):
                                        f"{len(labels)} labels and the encoder's hidden size need {shape}")
         model.head.load_state_dict({k.split(".", 1)[1]: torch.from_numpy(arrays[k]) for k in want})
         cals = calibrators(config, arrays, labels, file)
-        userdict = inside(path, config["userdict"], file, "scorer.userdict") if config.get("userdict") else None
+        userdict = inside(path, config["userdict"], file, "scorer.userdict", "file") if config.get("userdict") else None
         device = os.environ.get("JINGWANG_DEVICE", device)
         return cls(labels, model, tokenizer, cals, config.get("max_length", 128), config.get("batch_size", 32),
                    Segmenter(userdict), device)
