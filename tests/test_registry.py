@@ -161,6 +161,8 @@ def test_a_registry_without_current_says_so_and_how_to_fix_it(registry):
         Detector.from_pretrained(registry.root)
     assert "without a current version" in str(e.value) and "train one" not in str(e.value)
     assert f"jingwang models promote {registry.root} v0003" in str(e.value)
+    r = runner.invoke(app, ["models", "list", str(registry.root)])
+    assert r.exit_code == 0 and "no current version" in r.output and "models promote" in r.output
     registry.promote(2)
     (registry.root / "current").unlink()  # e.g. removed by hand
     with pytest.raises(ModelNotFoundError, match=r"models promote .* v0002` \(v0002 was the last current one\)"):

@@ -85,6 +85,9 @@ def models_list(root: Path = typer.Argument(..., help="model registry folder, mo
     err.print(t)
     if not rows:
         err.print("no versions yet", highlight=False)
+    elif not any(v["current"] for v in rows):
+        err.print(f"no current version: `jingwang score --model {root}` cannot load it until one is made current "
+                  f"(jingwang models promote {root} VERSION)", highlight=False)
 
 
 @models_app.command("promote")
