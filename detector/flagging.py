@@ -5,8 +5,9 @@ import numpy as np
 
 
 def flags_for(scores: dict[str, float], thresholds: dict[str, float]) -> list[str]:
-    """Risks at or over their threshold, highest score first."""
-    hit = [r for r, p in scores.items() if p >= thresholds[r]]
+    """Risks at or over their threshold, highest score first. A score of 0 is never a flag, even
+    under a threshold of 0: it is what the content gate gives a post that cannot carry the risk."""
+    hit = [r for r, p in scores.items() if p >= thresholds[r] and p > 0]
     return sorted(hit, key=lambda r: -scores[r])
 
 

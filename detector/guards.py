@@ -9,14 +9,24 @@
 - A write that fails later (full disk, I/O error) becomes an `OutputError`: one sentence
   naming the file, no traceback.
 - `DuplicateIds` counts records that reuse an earlier record's id (16 bytes a post).
+- A scored record that cannot be written as JSON is a bad record, not a dead run
+  (`encode_records`); stderr tells the first MAX_TOLD problems of a run, the errors file all.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from array import array
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from detector.records import BadRecord
+from detector.writers import json_line
+
+if TYPE_CHECKING:
+    from detector.scoring import BatchResult
 
 
 class OutputError(ValueError):
@@ -116,3 +126,34 @@ class DuplicateIds:
         n = len(repeat)
         return (f"{n} record{' reuses' if n == 1 else 's reuse'} the id of an earlier record (e.g. line {ln[i]} "
                 f"repeats the id of line {first}); each is scored, but ids no longer name one post")
+
+
+def encode_records(posts: list, records: list[dict], id_field: str) -> tuple[list, list[BadRecord]]:
+    """Each record as a JSON line, or None and a bad record when it cannot be written (the input
+    checks make this rare; one odd value must not end the run)."""
+    lines, bad = [], []
+    for p, r in zip(posts, records):
+        try:
+            line = json_line(r)
+            line.encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as e:  # UnicodeEncodeError is a ValueError
+            line = None
+            bad.append(BadRecord(p.line, f"the scored record cannot be written as JSON ({type(e).__name__})",
+                                 None if p.record.get(id_field) is None else str(p.record.get(id_field))))
+        lines.append(line)
+    return lines, bad
+
+
+MAX_TOLD = 20  # bad records and warnings told on stderr per run (a file of a million bad lines floods no terminal)
+
+
+def error_lines(res: BatchResult, source: str, told: list[int] | None = None) -> list[str]:
+    """JSON lines for `<out>.errors.jsonl` (bad records, then warnings); the run's first MAX_TOLD
+    are also told on stderr (`told` counts them across batches)."""
+    told = [0] if told is None else told
+    rows = sorted([(b.line, b.id, b.reason) for b in res.bad] + res.warnings, key=lambda t: t[0])
+    for line, _, reason in rows:
+        if told[0] < MAX_TOLD:
+            print(f"{source}, line {line}: {reason}", file=sys.stderr)
+        told[0] += 1
+    return [json_line({"line": ln, "id": rid, "reason": reason}) for ln, rid, reason in rows]

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 from tqdm import tqdm
 
 from detector.detector import Detector
-from detector.guards import DuplicateIds, check_input, check_outputs, id_key
+from detector.guards import DuplicateIds, MAX_TOLD, check_input, check_outputs, encode_records, error_lines, id_key
 from detector.io import BadRecord, Post, format_of, iter_posts, json_line
 from detector.resume import FLAGGED_SUFFIX, SPOOL_SUFFIX, Sink, progress_path, start_progress
 
@@ -220,10 +220,14 @@ def process_batch(det, items: list, ctx: BatchContext) -> BatchResult:
     reserved = {*PIPELINE_FIELDS, *(f"score_{r}" for r in det.labels)}  # CSV / Parquet score columns
     records = [result_record(p, r, ctx.campaigns, ctx.id_field, by_model.get(r["model"], det.thresholds), reserved)
                for p, r in zip(posts, results)]
+    lines, unwritable = encode_records(posts, records, ctx.id_field)
+    if unwritable:
+        keep = [i for i, ln in enumerate(lines) if ln is not None]
+        posts, records, lines = [posts[i] for i in keep], [records[i] for i in keep], [lines[i] for i in keep]
     last = items[-1]
     return BatchResult(n=len(items), line=last.line, end=last.end,
-                       bad=[b for b in items if isinstance(b, BadRecord)], warnings=warnings,
-                       lines=[json_line(r) for r in records], flags=[r["flags"] for r in records],
+                       bad=[b for b in items if isinstance(b, BadRecord)] + unwritable, warnings=warnings,
+                       lines=lines, flags=[r["flags"] for r in records],
                        priorities=[r["priority"] for r in records],
                        ids=[(id_key(p.record.get(ctx.id_field)), p.line) for p in posts],
                        moved=[(p.line, list(r["input"])) for p, r in zip(posts, records) if "input" in r])
@@ -277,12 +281,13 @@ def consume(results: Iterable[BatchResult], sink: Sink, summary: ScoreSummary, i
     """Write every BatchResult through the sink (finished at the end, closed in any case);
     the ids seen, for the duplicate warning."""
     dups = DuplicateIds()
+    told = [0]  # problems seen so far: stderr shows the first MAX_TOLD, the errors file holds all
     bar = tqdm(total=None, unit=" posts", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     try:
         for res in results:
             if strict and res.bad:
                 raise StrictModeError(f"{input}, line {res.bad[0].line}: {res.bad[0].reason}")
-            sink.write(res, error_lines(res, input))
+            sink.write(res, error_lines(res, input, told))
             dups.add(res.ids)
             summary.scored_now += len(res.lines)
             bar.update(res.n)
@@ -290,6 +295,9 @@ def consume(results: Iterable[BatchResult], sink: Sink, summary: ScoreSummary, i
     finally:
         sink.close(quiet=True)
         bar.close()
+        if told[0] > MAX_TOLD:
+            print(f"{input}: ... and {told[0] - MAX_TOLD} more problems, every one in {sink.errors_out}",
+                  file=sys.stderr)
     return dups
 
 
@@ -356,14 +364,6 @@ def _chain(first, rest):
     if first is not None:
         yield first
         yield from rest
-
-
-def error_lines(res: BatchResult, source: str) -> list[str]:
-    """JSON lines for `<out>.errors.jsonl` (bad records, then warnings), also told on stderr."""
-    rows = sorted([(b.line, b.id, b.reason) for b in res.bad] + res.warnings, key=lambda t: t[0])
-    for line, _, reason in rows:
-        print(f"{source}, line {line}: {reason}", file=sys.stderr)
-    return [json_line({"line": ln, "id": rid, "reason": reason}) for ln, rid, reason in rows]
 
 
 def _fill(summary: ScoreSummary, state, errors_out: str | None, t0: float) -> ScoreSummary:

@@ -185,3 +185,35 @@ def test_a_parquet_text_column_of_bytes_is_read_as_utf8_text(tmp_path):
                    tmp_path / "b.parquet")
     got = list(iter_posts(str(tmp_path / "b.parquet")))
     assert got[0].text == "好的" and got[0].record["text"] == "好的" and "invalid UTF-8" in bad(got)[2]
+
+
+def test_stderr_tells_the_first_problems_and_the_errors_file_holds_them_all(tiny_model, tmp_path):
+    from detector.guards import MAX_TOLD
+
+    n_bad = MAX_TOLD + 7
+    lines = [json.dumps({"id": i, "text": "明天记得带伞"}) for i in range(5)] + ["{not json"] * n_bad
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    r = CliRunner().invoke(app, ["score", str(tmp_path / "in.jsonl"), "--model", str(tiny_model), "--out", str(out)])
+    assert r.exit_code == 0
+    told = [ln for ln in r.output.splitlines() if ", line " in ln and "in.jsonl" in ln]
+    assert len(told) == MAX_TOLD and f"... and {n_bad - MAX_TOLD} more problems" in r.output
+    errors = [json.loads(x) for x in (tmp_path / "out.errors.jsonl").read_text().splitlines()]
+    assert sorted(e["line"] for e in errors) == list(range(6, 6 + n_bad)) and len(strict_lines(out)) == 5
+
+
+def test_a_scored_record_that_cannot_be_written_is_a_bad_record_not_a_dead_run():
+    from detector.guards import encode_records
+
+    posts = [Post(1, {"id": "a"}, "好"), Post(2, {"id": "b"}, "坏"), Post(3, {"id": 7}, "x")]
+    records = [{"id": "a", "x": 1}, {"id": "b", "x": "\ud800"}, {"id": 7, "x": {1, 2}}]
+    lines, bad = encode_records(posts, records, "id")
+    assert lines[0] == json_line(records[0]) and lines[1] is None and lines[2] is None
+    assert [(b.line, b.id) for b in bad] == [(2, "b"), (3, "7")] and "cannot be written as JSON" in bad[0].reason
+
+
+def test_a_score_of_zero_is_never_a_flag_even_under_a_zero_threshold():
+    from detector.flagging import flags_for
+
+    assert flags_for({"rumor": 0.0, "harassment": 0.5}, {"rumor": 0.0, "harassment": 0.4}) == ["harassment"]
+    assert flags_for({"rumor": 1e-9}, {"rumor": 0.0}) == ["rumor"]
