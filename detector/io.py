@@ -164,6 +164,8 @@ def iter_posts(path: str, text_field: str = "text", id_field: str = "id", skip: 
 
 
 def _iter_posts(path, text_field, id_field, skip, offset, line) -> Iterator[Post | BadRecord]:
+    if path != "-" and Path(path).is_dir():
+        raise IsADirectoryError(f"cannot read {path}: it is a folder; give a .jsonl, .csv or .parquet file")
     fmt = format_of(path)
     if path == "-":
         if offset or skip:

@@ -217,3 +217,10 @@ def test_a_score_of_zero_is_never_a_flag_even_under_a_zero_threshold():
 
     assert flags_for({"rumor": 0.0, "harassment": 0.5}, {"rumor": 0.0, "harassment": 0.4}) == ["harassment"]
     assert flags_for({"rumor": 1e-9}, {"rumor": 0.0}) == ["rumor"]
+
+
+def test_a_folder_read_by_any_command_says_it_is_a_folder(tmp_path):
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        list(iter_posts(str(tmp_path)))
+    r = CliRunner().invoke(app, ["campaigns", str(tmp_path), "--out", str(tmp_path / "c.jsonl")])
+    assert r.exit_code != 0 and "it is a folder" in r.output and "Traceback" not in r.output
