@@ -88,5 +88,6 @@ def score(
         print_summary(s)
 
 from detector import cli_campaigns  # noqa: E402,F401  (registers `jingwang campaigns`)
+from detector import cli_operations  # noqa: E402,F401  (registers `jingwang operations`)
 
 from detector import cli_review  # noqa: E402,F401  (registers `jingwang review`)

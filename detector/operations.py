@@ -1,0 +1,356 @@
+"""Operations: flagged posts linked into the cases behind them (who runs a paid-deletion or
+fake-review business, through which accounts and which contact).
+
+Two flagged posts belong to one operation when they share
+
+- a **contact** in any spelling: the text is cleaned (:func:`detector.cleaning.clean`: 薇信/vx →
+  微信, 扣扣 → QQ, circled and Chinese-numeral digits …), contacts are extracted
+  (:func:`detector.contacts.extract_contacts`) and ids split by spaces after a marker are joined
+  (``V: abc 123``, ``➕q 12345``, ``加微 abc123``); keys are ``phone:13812345678`` (a WeChat id
+  that is a mobile number is the phone), ``wechat:abc123`` (lower case), ``qq:12345``, ``email:…``;
+- a **campaign cluster** (``campaign.cluster_id`` written by ``jingwang score --campaigns``);
+- an **author** (``author``, ``user``, ``user_id``, … whichever the records carry; a user object
+  counts by its ``id`` or ``name``).
+
+Operations are the connected components (union-find) of at least ``min_size`` posts, scored::
+
+    score = 0.3 * size + 0.2 * authors + 0.2 * contact + 0.1 * burst + 0.2 * risk
+
+``size`` = min(1, ln n / ln 50); ``authors`` = min(1, ln a / ln 10) for a distinct authors
+(0.3 when no post has an author); ``contact`` = 1 when a contact is shared by two posts, 0.5 when
+posts carry contacts none of them share, else 0; ``burst`` = 1 − min(1, ln(1 + span hours) /
+ln(721)) (all within the hour ≈ 1, a month or more 0; 0.5 when under two posts have a time);
+``risk`` = mean review priority of the posts (or their highest flagged score).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Iterator
+
+from detector.campaigns import _iso, parse_time
+from detector.cleaning import clean
+from detector.contacts import extract_contacts
+from detector.pii import mask_text
+
+__all__ = ["Operation", "OperationsSummary", "contact_keys", "link_posts", "find_operations",
+           "operations_file", "AUTHOR_FIELDS"]
+
+AUTHOR_FIELDS = ("author", "user", "user_id", "author_id", "uid", "screen_name", "nickname")
+TIME_FIELDS = ("created_at", "time", "timestamp", "date", "published_at")
+NO_AUTHOR = {"", "匿名", "匿名用户", "用户已注销", "anonymous", "unknown", "none", "null", "nan"}
+MAX_TEXT = 300  # characters of each post kept for the representative texts
+N_REPRESENTATIVE = 3
+
+# contact keys ----------
+
+_WX = (r"(?:微信|威信|徽信|v信|vx|wx|weixin|wechat|(?<![a-z0-9])v(?= ?[:：])"
+       r"|(?:加|➕|\+|＋|私)(?:v|微)(?![a-z]))")
+_QQ = r"(?:qq|扣扣|企鹅号?|(?<![a-z0-9])q(?= ?[:：])|(?:加|➕|\+|＋)q(?![a-z]))"
+_SPACED_RE = re.compile(rf"(?P<m>{_WX}|{_QQ}) ?(?:号码?|账号|id)? ?(?:是|为)? ?(?P<c>[:：=])? ?"
+                        r"(?P<v>[a-z0-9_\-]+(?: [a-z0-9_\-]{1,4}){0,6})(?![a-z0-9_\-])")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def contact_key(kind: str, value: str) -> str | None:
+    """The key two spellings of one contact share; None for kinds that do not link (URLs)."""
+    v = value.strip().lower()
+    if kind == "phone" or (kind == "wechat" and _MOBILE.fullmatch(v)):
+        return f"phone:{v}"
+    if kind in ("wechat", "qq", "email"):
+        return f"{kind}:{v}"
+    return None
+
+
+def _joined(value: str) -> str:
+    """``abc 123`` → ``abc123``: pieces after the first are joined only while the id is short."""
+    pieces = value.split(" ")
+    out = pieces[0]
+    for p in pieces[1:]:
+        if len(out) >= 6 or len(out) + len(p) > 20:
+            break
+        out += p
+    return out
+
+
+def _spaced_keys(text: str) -> set[str]:
+    """Ids after a WeChat / QQ marker, written with spaces or after a short marker (➕q, 加微)."""
+    keys = set()
+    for m in _SPACED_RE.finditer(text):
+        v, qq = _joined(m.group("v")), m.group("m").startswith(("q", "扣", "企", "加q", "➕q", "+q", "＋q"))
+        if qq:
+            if v.isdigit() and 5 <= len(v) <= 11 and v[0] != "0":
+                keys.add(f"qq:{v}")
+        elif 6 <= len(v) <= 20 and (any(c.isdigit() for c in v) or m.group("c")):
+            keys.add(contact_key("wechat", v))
+    return keys
+
+
+def contact_keys(text: str) -> set[str]:
+    """Keys of the phones, WeChat / QQ ids and e-mails in ``text``, whatever the spelling."""
+    t = clean(text).text.lower()
+    keys = {contact_key(c.kind, c.value) for c in extract_contacts(t)}
+    keys |= _spaced_keys(t) | _spaced_keys(unicodedata.normalize("NFKC", text).lower())  # cleaning may
+    return {k for k in keys if k}  # turn a spaced-out letter into a character ("a b c" → "啊 b c")
+
+
+# posts and links ----------
+
+@dataclass
+class PostInfo:
+    """What an operation needs of one flagged post."""
+
+    id: str
+    author: str | None
+    ts: float | None
+    text: str
+    risks: list[str]
+    weight: float
+    keys: set[str] = field(default_factory=set)
+    campaign: str | None = None
+
+
+def author_of(rec: dict, author_field: str | None = None) -> str | None:
+    """The post's author: ``author_field`` or the first of :data:`AUTHOR_FIELDS` present."""
+    fields = (author_field,) if author_field else AUTHOR_FIELDS
+    for f in fields:
+        v = rec.get(f)
+        if isinstance(v, dict):
+            v = v.get("id", v.get("name"))
+        if v is not None and not isinstance(v, (list, dict, bool)) and str(v).strip().lower() not in NO_AUTHOR:
+            return str(v).strip()
+    return None
+
+
+def time_of(rec: dict, time_field: str | None = None) -> float | None:
+    for f in (time_field,) if time_field else TIME_FIELDS:
+        if rec.get(f) is not None:
+            return parse_time(rec[f])
+    return None
+
+
+def post_weight(rec: dict) -> float:
+    """Review priority if the record has one, else the highest score of a flagged risk."""
+    p = rec.get("priority")
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1:
+        return float(p)
+    scores = rec.get("scores") if isinstance(rec.get("scores"), dict) else {}
+    vals = [scores[r] for r in rec.get("flags") or [] if isinstance(scores.get(r), (int, float))]
+    return float(max(vals)) if vals else 0.5
+
+
+class UnionFind:
+    def __init__(self):
+        self.parent: list[int] = []
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def link_posts(posts: list[PostInfo]) -> list[list[int]]:
+    """Groups of post indices that share a contact key, a campaign or an author (all groups)."""
+    uf, first = UnionFind(), {}
+    for i, p in enumerate(posts):
+        uf.add()
+        keys = list(p.keys)
+        if p.author:
+            keys.append(f"author:{p.author}")
+        if p.campaign:
+            keys.append(f"campaign:{p.campaign}")
+        for k in keys:
+            j = first.setdefault(k, i)
+            if j != i:
+                uf.union(i, j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(posts)):
+        groups.setdefault(uf.find(i), []).append(i)
+    return list(groups.values())
+
+
+# operations ----------
+
+@dataclass
+class Operation:
+    operation_id: str
+    size: int
+    score: float
+    post_ids: list[str]
+    authors: list[str]
+    contacts: list[str]
+    campaigns: list[str]
+    linked_by: list[str]
+    risks: dict[str, int]
+    subtypes: dict = field(default_factory=dict)  # filled once subtypes exist (issue 17)
+    first_seen: str | None = None
+    last_seen: str | None = None
+    span_seconds: float | None = None
+    representative: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def operation_score(n: int, n_authors: int, shared: bool, any_contact: bool, span_s: float | None,
+                    risk: float) -> float:
+    size = min(1.0, math.log(n) / math.log(50))
+    authors = min(1.0, math.log(n_authors) / math.log(10)) if n_authors else 0.3
+    contact = 1.0 if shared else 0.5 if any_contact else 0.0
+    burst = 0.5 if span_s is None else 1 - min(1.0, math.log1p(span_s / 3600) / math.log(721))
+    return round(0.3 * size + 0.2 * authors + 0.2 * contact + 0.1 * burst + 0.2 * risk, 4)
+
+
+def _representative(members: list[PostInfo], mask: bool) -> list[str]:
+    """Up to three distinct texts, highest weight first."""
+    out, seen = [], set()
+    for p in sorted(members, key=lambda p: -p.weight):
+        key = re.sub(r"\W+", "", p.text)[:40]
+        if key not in seen:
+            seen.add(key)
+            out.append(mask_text(p.text) if mask else p.text)
+        if len(out) == N_REPRESENTATIVE:
+            break
+    return out
+
+
+def build_operation(members: list[PostInfo], mask: bool = True) -> Operation:
+    members = sorted(members, key=lambda p: (p.ts is None, p.ts or 0.0))
+    ids = [p.id for p in members]
+    key_count = Counter(k for p in members for k in p.keys)
+    authors = Counter(p.author for p in members if p.author)
+    camps = Counter(p.campaign for p in members if p.campaign)
+    times = [p.ts for p in members if p.ts is not None]
+    span = max(times) - min(times) if len(times) >= 2 else None
+    linked = [name for name, c in (("contact", key_count), ("campaign", camps), ("author", authors))
+              if any(v >= 2 for v in c.values())]
+    risk = sum(p.weight for p in members) / len(members)
+    return Operation(
+        operation_id="op-" + hashlib.blake2b("\n".join(sorted(ids)).encode("utf-8", "surrogatepass"),
+                                             digest_size=6).hexdigest(),
+        size=len(members),
+        score=operation_score(len(members), len(authors), any(v >= 2 for v in key_count.values()),
+                              bool(key_count), span, risk),
+        post_ids=ids, authors=sorted(authors, key=lambda a: (-authors[a], a)),
+        contacts=sorted(key_count, key=lambda k: (-key_count[k], k)),
+        campaigns=sorted(camps, key=lambda c: (-camps[c], c)), linked_by=linked,
+        risks=dict(Counter(r for p in members for r in p.risks).most_common()),
+        first_seen=_iso(min(times)) if times else None, last_seen=_iso(max(times)) if times else None,
+        span_seconds=span, representative=_representative(members, mask))
+
+
+def find_operations(posts: list[PostInfo], min_size: int = 2, mask: bool = True) -> list[Operation]:
+    """Operations of at least ``min_size`` posts, highest score first."""
+    ops = [build_operation([posts[i] for i in g], mask) for g in link_posts(posts) if len(g) >= min_size]
+    return sorted(ops, key=lambda o: (-o.score, -o.size, o.operation_id))
+
+
+# files ----------
+
+@dataclass
+class OperationsSummary:
+    out: str
+    read: int = 0
+    bad: int = 0
+    flagged: int = 0
+    operations: int = 0
+    linked_posts: int = 0
+    seconds: float = 0.0
+    html: str | None = None
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    top: list[dict] = field(default_factory=list)
+
+
+def _flags(rec: dict) -> list[str] | str:
+    """The record's flags, or why they cannot be read."""
+    flags = rec.get("flags", [])
+    if isinstance(flags, str):
+        flags = [flags] if flags else []
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        return f"flags must be a list of risk names, not {flags!r}"[:120]
+    return flags
+
+
+def post_info(rec: dict, text: str, line: int, fields: dict, all_posts: bool) -> PostInfo | str | None:
+    """A flagged record as a PostInfo; None if not flagged; a reason string if it is bad."""
+    flags = _flags(rec)
+    if isinstance(flags, str):
+        return flags
+    if not flags and not all_posts:
+        return None
+    rid = rec.get(fields["id"])
+    camp = rec.get("campaign")
+    camp_id = camp.get("cluster_id") if isinstance(camp, dict) else None
+    return PostInfo(id=f"line:{line}" if rid is None else str(rid), author=author_of(rec, fields["author"]),
+                    ts=time_of(rec, fields["time"]), text=text[:MAX_TEXT], risks=flags, weight=post_weight(rec),
+                    keys=contact_keys(text), campaign=None if camp_id is None else str(camp_id))
+
+
+def read_posts(input: str, s: OperationsSummary, fields: dict, all_posts: bool = False) -> Iterator[PostInfo]:
+    """Flagged posts of a scored file; bad lines are recorded in ``s.errors`` with their number."""
+    from detector.io import BadRecord, iter_posts
+
+    for item in iter_posts(input, fields["text"], fields["id"]):
+        s.read += 1
+        if isinstance(item, BadRecord):
+            s.bad += 1
+            s.errors.append((item.line, item.reason))
+            continue
+        info = post_info(item.record, item.text, item.line, fields, all_posts)
+        if isinstance(info, str):
+            s.bad += 1
+            s.errors.append((item.line, info))
+        elif info is not None:
+            s.flagged += 1
+            yield info
+
+
+def operations_file(input: str, out: str, html: str | None = None, min_size: int = 2, text_field: str = "text",
+                    id_field: str = "id", author_field: str | None = None, time_field: str | None = None,
+                    all_posts: bool = False, mask: bool = True) -> OperationsSummary:
+    """Link the flagged posts of a scored file (``jingwang score`` output) into operations; write
+    one record per operation to ``out`` (JSONL / CSV / Parquet), by score, and optionally an HTML
+    report. Bad lines are skipped and listed in the summary with their line numbers."""
+    from detector.guards import check_input, check_outputs, writing
+    from detector.io import RecordWriter, format_of
+
+    check_input(input)
+    format_of(out)
+    check_outputs(input, {"--out": out, "--html": html or ""})
+    t0 = time.time()
+    s = OperationsSummary(out=out, html=html)
+    fields = {"text": text_field, "id": id_field, "author": author_field, "time": time_field}
+    ops = find_operations(list(read_posts(input, s, fields, all_posts)), min_size, mask)
+    with writing(out):
+        writer = RecordWriter(out)
+        try:
+            writer.write([o.to_dict() for o in ops])
+        finally:
+            writer.close()
+    if html:
+        from detector.operations_report import write_report
+
+        with writing(html):
+            write_report(html, ops, s)
+    s.operations, s.linked_posts = len(ops), sum(o.size for o in ops)
+    s.top = [{"operation_id": o.operation_id, "size": o.size, "authors": len(o.authors), "score": o.score,
+              "contacts": ", ".join(o.contacts[:2]), "text": (o.representative or [""])[0][:50]} for o in ops[:5]]
+    s.seconds = round(time.time() - t0, 2)
+    return s
