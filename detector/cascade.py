@@ -10,13 +10,13 @@ chosen on dev data by `training.cascade` and stored in DIR/cascade.json:
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from detector.detector import Detector
+from detector.detector import Detector, read_json
+from detector.scorers.base import ModelFolderError, need
 
 CASCADE = "cascade.json"
 
@@ -28,8 +28,15 @@ def cascade_config(path: str | Path) -> dict:
     if not file.is_file():
         raise FileNotFoundError(f"no cascade at {path}: expected a folder with {CASCADE} "
                                 f"(make one with `jingwang model cascade`)")
-    cfg = json.loads(file.read_text(encoding="utf-8"))
-    second = Path(cfg["second"])
+    cfg = read_json(file)
+    second = need(cfg, "second", file)
+    if not isinstance(second, str):
+        raise ModelFolderError(f"{file}: 'second' must be the path of the second model, not {second!r}")
+    band = need(cfg, "band", file)
+    if not isinstance(band, dict) or not all(b is None or (isinstance(b, list) and len(b) == 2 and all(
+            isinstance(x, (int, float)) and 0 <= x <= 1 for x in b)) for b in band.values()):
+        raise ModelFolderError(f"{file}: 'band' must map each risk to [lo, hi] within [0, 1] or null")
+    second = Path(second)
     cfg["second_path"] = str(second if second.is_absolute() else file.parent / second)
     return cfg
 

@@ -111,3 +111,15 @@ def test_model_cascade_and_score_cascade(tiny_model, second_model, tiny_root, tm
                             "--cascade", str(tmp_path / "nothing")])
     assert r.exit_code == 2 and "no cascade" in r.output and not (tmp_path / "x.jsonl").exists()
     json.loads((tmp_path / "casc" / "cascade.json").read_text())
+
+
+@pytest.mark.parametrize("text,needle", [("{", "not valid JSON"), ('{"band": {}}', "missing key 'second'"),
+                                         ('{"second": "m", "band": {"rumor": [0.2]}}', "'band' must map")])
+def test_a_broken_cascade_file_is_one_sentence_naming_it(tmp_path, text, needle):
+    from detector.cascade import cascade_config
+    from detector.scorers.base import ModelFolderError
+
+    (tmp_path / "cascade.json").write_text(text, encoding="utf-8")
+    with pytest.raises(ModelFolderError) as e:
+        cascade_config(tmp_path)
+    assert str(tmp_path / "cascade.json") in str(e.value) and needle in str(e.value)

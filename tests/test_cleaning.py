@@ -295,11 +295,9 @@ def test_split_pinyin_needs_whole_syllables() -> None:
 
 
 def test_disk_cache_loads_what_it_built_and_rebuilds_a_broken_file(tmp_path, monkeypatch) -> None:
-    import tempfile
-
     from detector.phonetic import disk_cached
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     calls = []
 
     def build():
@@ -308,8 +306,8 @@ def test_disk_cache_loads_what_it_built_and_rebuilds_a_broken_file(tmp_path, mon
 
     assert disk_cached("t", "k1", build) == {"sha": "沙", "n": [1, 2]} and len(calls) == 1
     assert disk_cached("t", "k1", build) == {"sha": "沙", "n": [1, 2]} and len(calls) == 1  # from disk
-    (path,) = tmp_path.glob("jingwang-t-*.marshal")
+    (path,) = (tmp_path / "jingwang").glob("t-*.marshal")
     path.write_bytes(b"\x00garbage")
     assert disk_cached("t", "k1", build) == {"sha": "沙", "n": [1, 2]} and len(calls) == 2
     disk_cached("t", "k2", build)  # other inputs: another file
-    assert len(calls) == 3 and len(list(tmp_path.glob("jingwang-t-*.marshal"))) == 2
+    assert len(calls) == 3 and len(list((tmp_path / "jingwang").glob("t-*.marshal"))) == 2

@@ -42,11 +42,10 @@ def train_from_recipe(config: str | Path, out: str | Path, overrides: list[str] 
     try:
         recipe.setdefault("model", {})["version"] = str(reg.next_number())
         TRAINERS[kind](recipe, stage, log)
-        version = reg.add(stage)
+        version = reg.add(stage, current_reason=f"trained from {config}")  # added and current under one lock
     except BaseException:
         import shutil
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    reg.promote(version, reason=f"trained from {config}")
     log(f"{out}: {version} is current")
     return version
