@@ -68,11 +68,14 @@ def contact_key(kind: str, value: str) -> str | None:
 
 
 def _joined(value: str) -> str:
-    """``abc 123`` → ``abc123``: pieces after the first are joined only while the id is short."""
+    """``abc 123`` / ``ab c1 23`` → the id: an id split into short pieces (each at most 4, by the
+    pattern) is joined up to 20 characters; a first piece of 6 or more is an id on its own."""
     pieces = value.split(" ")
+    if len(pieces[0]) >= 6:
+        return pieces[0]
     out = pieces[0]
     for p in pieces[1:]:
-        if len(out) >= 6 or len(out) + len(p) > 20:
+        if len(out) + len(p) > 20:
             break
         out += p
     return out
@@ -145,12 +148,11 @@ def post_weight(rec: dict) -> float:
 
 
 class UnionFind:
-    def __init__(self):
-        self.parent: list[int] = []
+    """Disjoint sets of post indices; each root also holds the contact keys of its set."""
 
-    def add(self) -> int:
-        self.parent.append(len(self.parent))
-        return len(self.parent) - 1
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+        self.contacts: dict[int, set[str]] = {}
 
     def find(self, i: int) -> int:
         root = i
@@ -160,26 +162,37 @@ class UnionFind:
             self.parent[i], i = root, self.parent[i]
         return root
 
-    def union(self, a: int, b: int) -> None:
+    def union(self, a: int, b: int, unless_contacts_differ: bool = False) -> None:
         ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+        if ra == rb:
+            return
+        ca, cb = self.contacts.get(ra), self.contacts.get(rb)
+        if unless_contacts_differ and ca and cb and not ca & cb:
+            return  # two operations that each have their own contact: a shared script does not merge them
+        lo, hi = min(ra, rb), max(ra, rb)
+        self.parent[hi] = lo
+        if ca or cb:
+            self.contacts[lo] = (ca or set()) | (cb or set())
+            self.contacts.pop(hi, None)
 
 
 def link_posts(posts: list[PostInfo]) -> list[list[int]]:
-    """Groups of post indices that share a contact key, a campaign or an author (all groups)."""
-    uf, first = UnionFind(), {}
+    """Groups of post indices (all groups, singletons too). Posts sharing a contact key or an
+    author are linked first; then each campaign cluster links its posts, except two groups that
+    each already have a contact and share none (different operations copying one script)."""
+    uf, first, campaigns = UnionFind(len(posts)), {}, {}
     for i, p in enumerate(posts):
-        uf.add()
-        keys = list(p.keys)
-        if p.author:
-            keys.append(f"author:{p.author}")
-        if p.campaign:
-            keys.append(f"campaign:{p.campaign}")
-        for k in keys:
+        if p.keys:
+            uf.contacts[uf.find(i)] = uf.contacts.get(uf.find(i), set()) | p.keys
+        for k in [*p.keys, f"author:{p.author}"] if p.author else p.keys:
             j = first.setdefault(k, i)
             if j != i:
                 uf.union(i, j)
+        if p.campaign:
+            campaigns.setdefault(p.campaign, []).append(i)
+    for members in campaigns.values():
+        for i in members[1:]:
+            uf.union(i, members[0], unless_contacts_differ=True)
     groups: dict[int, list[int]] = {}
     for i in range(len(posts)):
         groups.setdefault(uf.find(i), []).append(i)

@@ -128,3 +128,12 @@ def test_cli_refuses_to_overwrite_input(tmp_path) -> None:
     assert r.exit_code == 2 and "is the input file" in r.output and scored.read_bytes() == before
     r = CliRunner().invoke(app, ["operations", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o.jsonl")])
     assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_campaign_does_not_merge_two_contacts() -> None:
+    """One script copied by two operations, each with its own contact: two operations; a copy
+    without any contact joins the cluster's first operation."""
+    posts = [post(0, "a", ["wechat:x"], campaign="c"), post(1, "a"), post(2, "b", ["qq:12345"], campaign="c"),
+             post(3, "b"), post(4, "z", campaign="c")]
+    groups = sorted(sorted(g) for g in link_posts(posts))
+    assert groups == [[0, 1, 4], [2, 3]]
