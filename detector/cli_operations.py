@@ -57,12 +57,15 @@ def operations(
     time_field: Optional[str] = typer.Option(None, help="field holding the post time (default: created_at, "
                                              "time, timestamp, date, published_at)"),
     all_posts: bool = typer.Option(False, "--all", help="link every post, not only flagged ones"),
+    copies: bool = typer.Option(True, "--copies/--no-copies", help="also link near-identical texts (contacts "
+                                "taken out), not only `score --campaigns` clusters"),
     mask: bool = typer.Option(True, "--mask/--no-mask", help="mask personal data in representative texts"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary"),
 ):
     """Link flagged posts into operations: the same contact in any spelling, campaign cluster or author."""
     s = operations_file(scored, out, html=html, min_size=min_size, text_field=text_field, id_field=id_field,
-                        author_field=author_field, time_field=time_field, all_posts=all_posts, mask=mask)
+                        author_field=author_field, time_field=time_field, all_posts=all_posts, mask=mask,
+                        copies=copies)
     print_errors(s)
     if not quiet:
         print_operations_summary(s)

@@ -46,6 +46,7 @@ TIME_FIELDS = ("created_at", "time", "timestamp", "date", "published_at")
 NO_AUTHOR = {"", "匿名", "匿名用户", "用户已注销", "anonymous", "unknown", "none", "null", "nan"}
 MAX_TEXT = 300  # characters of each post kept for the representative texts
 N_REPRESENTATIVE = 3
+COPY_THRESHOLD = 0.7  # estimated Jaccard of character 3-grams for two texts to be copies
 
 # contact keys ----------
 
@@ -94,12 +95,25 @@ def _spaced_keys(text: str) -> set[str]:
     return keys
 
 
+def contacts_and_rest(text: str) -> tuple[set[str], str]:
+    """Keys of the phones, WeChat / QQ ids and e-mails in ``text``, whatever the spelling, and
+    the cleaned text without them (what copies of one script share when each names the contact
+    in its own spelling)."""
+    t = clean(text).text.lower()
+    found = [(contact_key(c.kind, c.value), c.start, c.end) for c in extract_contacts(t)]
+    found += [(k, m.start(), m.end()) for m in _SPACED_RE.finditer(t) for k in _spaced_keys(m.group())]
+    keys = {k for k, _, _ in found} | _spaced_keys(unicodedata.normalize("NFKC", text).lower())  # cleaning may
+    rest, pos = [], 0  # turn a spaced-out letter into a character ("a b c" → "啊 b c")
+    for _, start, end in sorted(found, key=lambda f: f[1]):
+        if start >= pos:
+            rest.append(t[pos:start])
+            pos = end
+    return {k for k in keys if k}, "".join(rest) + t[pos:]
+
+
 def contact_keys(text: str) -> set[str]:
     """Keys of the phones, WeChat / QQ ids and e-mails in ``text``, whatever the spelling."""
-    t = clean(text).text.lower()
-    keys = {contact_key(c.kind, c.value) for c in extract_contacts(t)}
-    keys |= _spaced_keys(t) | _spaced_keys(unicodedata.normalize("NFKC", text).lower())  # cleaning may
-    return {k for k in keys if k}  # turn a spaced-out letter into a character ("a b c" → "啊 b c")
+    return contacts_and_rest(text)[0]
 
 
 # posts and links ----------
@@ -116,6 +130,8 @@ class PostInfo:
     weight: float
     keys: set[str] = field(default_factory=set)
     campaign: str | None = None
+    rest: str = ""  # cleaned text without its contacts, for the copy links
+    copy: int | None = None  # its group of copies, if any
 
 
 def author_of(rec: dict, author_field: str | None = None) -> str | None:
@@ -176,11 +192,21 @@ class UnionFind:
             self.contacts.pop(hi, None)
 
 
-def link_posts(posts: list[PostInfo]) -> list[list[int]]:
+def copy_groups(posts: list[PostInfo], threshold: float = COPY_THRESHOLD) -> list[list[int]]:
+    """Groups of posts whose texts without contacts are near-identical (MinHash, as `campaigns`)."""
+    from detector.campaigns import find_campaigns
+
+    found = find_campaigns(({"id": str(i), "text": p.rest} for i, p in enumerate(posts) if p.rest),
+                           threshold=threshold, min_size=2)
+    return [[int(i) for i in c.member_ids] for c in found]
+
+
+def link_posts(posts: list[PostInfo], copies: Iterable[list[int]] = ()) -> list[list[int]]:
     """Groups of post indices (all groups, singletons too). Posts sharing a contact key or an
-    author are linked first; then each campaign cluster links its posts, except two groups that
-    each already have a contact and share none (different operations copying one script)."""
-    uf, first, campaigns = UnionFind(len(posts)), {}, {}
+    author are linked first; then each campaign cluster, and each group of copies (near-identical
+    texts once contacts are taken out), links its posts, except two groups that each already have
+    a contact and share none (different operations copying one script)."""
+    uf, first, weak = UnionFind(len(posts)), {}, {}
     for i, p in enumerate(posts):
         if p.keys:
             uf.contacts[uf.find(i)] = uf.contacts.get(uf.find(i), set()) | p.keys
@@ -189,8 +215,8 @@ def link_posts(posts: list[PostInfo]) -> list[list[int]]:
             if j != i:
                 uf.union(i, j)
         if p.campaign:
-            campaigns.setdefault(p.campaign, []).append(i)
-    for members in campaigns.values():
+            weak.setdefault(p.campaign, []).append(i)
+    for members in [*weak.values(), *copies]:
         for i in members[1:]:
             uf.union(i, members[0], unless_contacts_differ=True)
     groups: dict[int, list[int]] = {}
@@ -250,10 +276,11 @@ def build_operation(members: list[PostInfo], mask: bool = True) -> Operation:
     key_count = Counter(k for p in members for k in p.keys)
     authors = Counter(p.author for p in members if p.author)
     camps = Counter(p.campaign for p in members if p.campaign)
+    copies = Counter(p.copy for p in members if p.copy is not None)
     times = [p.ts for p in members if p.ts is not None]
     span = max(times) - min(times) if len(times) >= 2 else None
-    linked = [name for name, c in (("contact", key_count), ("campaign", camps), ("author", authors))
-              if any(v >= 2 for v in c.values())]
+    links = (("contact", key_count), ("campaign", camps), ("copies", copies), ("author", authors))
+    linked = [name for name, c in links if any(v >= 2 for v in c.values())]
     risk = sum(p.weight for p in members) / len(members)
     return Operation(
         operation_id="op-" + hashlib.blake2b("\n".join(sorted(ids)).encode("utf-8", "surrogatepass"),
@@ -269,9 +296,15 @@ def build_operation(members: list[PostInfo], mask: bool = True) -> Operation:
         span_seconds=span, representative=_representative(members, mask))
 
 
-def find_operations(posts: list[PostInfo], min_size: int = 2, mask: bool = True) -> list[Operation]:
-    """Operations of at least ``min_size`` posts, highest score first."""
-    ops = [build_operation([posts[i] for i in g], mask) for g in link_posts(posts) if len(g) >= min_size]
+def find_operations(posts: list[PostInfo], min_size: int = 2, mask: bool = True,
+                    copies: bool = True) -> list[Operation]:
+    """Operations of at least ``min_size`` posts, highest score first. With ``copies``, posts
+    whose texts are near-identical once contacts are taken out are linked too."""
+    groups = copy_groups(posts) if copies else []
+    for g, members in enumerate(groups):
+        for i in members:
+            posts[i].copy = g
+    ops = [build_operation([posts[i] for i in g], mask) for g in link_posts(posts, groups) if len(g) >= min_size]
     return sorted(ops, key=lambda o: (-o.score, -o.size, o.operation_id))
 
 
@@ -309,11 +342,12 @@ def post_info(rec: dict, text: str, line: int, fields: dict, all_posts: bool) ->
     if not flags and not all_posts:
         return None
     rid = rec.get(fields["id"])
+    keys, rest = contacts_and_rest(text)
     camp = rec.get("campaign")
     camp_id = camp.get("cluster_id") if isinstance(camp, dict) else None
     return PostInfo(id=f"line:{line}" if rid is None else str(rid), author=author_of(rec, fields["author"]),
                     ts=time_of(rec, fields["time"]), text=text[:MAX_TEXT], risks=flags, weight=post_weight(rec),
-                    keys=contact_keys(text), campaign=None if camp_id is None else str(camp_id))
+                    keys=keys, campaign=None if camp_id is None else str(camp_id), rest=rest[:MAX_TEXT])
 
 
 def read_posts(input: str, s: OperationsSummary, fields: dict, all_posts: bool = False) -> Iterator[PostInfo]:
@@ -337,7 +371,7 @@ def read_posts(input: str, s: OperationsSummary, fields: dict, all_posts: bool =
 
 def operations_file(input: str, out: str, html: str | None = None, min_size: int = 2, text_field: str = "text",
                     id_field: str = "id", author_field: str | None = None, time_field: str | None = None,
-                    all_posts: bool = False, mask: bool = True) -> OperationsSummary:
+                    all_posts: bool = False, mask: bool = True, copies: bool = True) -> OperationsSummary:
     """Link the flagged posts of a scored file (``jingwang score`` output) into operations; write
     one record per operation to ``out`` (JSONL / CSV / Parquet), by score, and optionally an HTML
     report. Bad lines are skipped and listed in the summary with their line numbers."""
@@ -350,7 +384,7 @@ def operations_file(input: str, out: str, html: str | None = None, min_size: int
     t0 = time.time()
     s = OperationsSummary(out=out, html=html)
     fields = {"text": text_field, "id": id_field, "author": author_field, "time": time_field}
-    ops = find_operations(list(read_posts(input, s, fields, all_posts)), min_size, mask)
+    ops = find_operations(list(read_posts(input, s, fields, all_posts)), min_size, mask, copies)
     with writing(out):
         writer = RecordWriter(out)
         try:

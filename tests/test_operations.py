@@ -137,3 +137,20 @@ def test_campaign_does_not_merge_two_contacts() -> None:
              post(3, "b"), post(4, "z", campaign="c")]
     groups = sorted(sorted(g) for g in link_posts(posts))
     assert groups == [[0, 1, 4], [2, 3]]
+
+
+COPIES = [
+    {"id": "k1", "text": "专业删除负面帖子，百度贴吧微博全平台，先做事后付款，薇信 abc123", "author": "u1",
+     "flags": ["paid_posting"]},
+    {"id": "k2", "text": "专业删除负面帖子，百度贴吧微博全平台，先做事后付款！！", "author": "u2", "flags": ["paid_posting"]},
+    {"id": "k3", "text": "今天天气不错，出去走走，心情很好呀朋友们", "author": "u3", "flags": ["paid_posting"]},
+]
+
+
+def test_copies_link_a_post_without_the_contact(tmp_path) -> None:
+    scored, out = write_scored(tmp_path / "scored.jsonl", COPIES), tmp_path / "ops.jsonl"
+    operations_file(str(scored), str(out))
+    ops = read_jsonl(out)
+    assert [sorted(o["post_ids"]) for o in ops] == [["k1", "k2"]] and ops[0]["linked_by"] == ["copies"]
+    operations_file(str(scored), str(out), copies=False)
+    assert read_jsonl(out) == []
