@@ -3,14 +3,14 @@ fake-review business, through which accounts and which contact).
 
 Two flagged posts belong to one operation when they share
 
-- a **contact** in any spelling: the text is cleaned (:func:`detector.cleaning.clean`: 薇信/vx →
-  微信, 扣扣 → QQ, circled and Chinese-numeral digits …), contacts are extracted
-  (:func:`detector.contacts.extract_contacts`) and ids split by spaces after a marker are joined
-  (``V: abc 123``, ``➕q 12345``, ``加微 abc123``); keys are ``phone:13812345678`` (a WeChat id
-  that is a mobile number is the phone), ``wechat:abc123`` (lower case), ``qq:12345``, ``email:…``;
-- a **campaign cluster** (``campaign.cluster_id`` written by ``jingwang score --campaigns``);
+- a **contact** in any spelling (keys from :mod:`detector.contact_keys`: 薇信 abc123, V: abc 123
+  and vx abc123 are all ``wechat:abc123``; ➕q 12345 and 扣扣①②③④⑤ are ``qq:12345``);
 - an **author** (``author``, ``user``, ``user_id``, … whichever the records carry; a user object
-  counts by its ``id`` or ``name``).
+  counts by its ``id`` or ``name``);
+- a **campaign cluster** (``campaign.cluster_id`` written by ``jingwang score --campaigns``) or a
+  group of **copies** (near-identical texts once their contacts are taken out: copies that each
+  spell the contact their own way, or leave it out). These two are weaker: they never merge two
+  groups that each already have a contact and share none (two operations copying one script).
 
 Operations are the connected components (union-find) of at least ``min_size`` posts, scored::
 
@@ -28,14 +28,12 @@ import hashlib
 import math
 import re
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator
 
 from detector.campaigns import _iso, parse_time
-from detector.cleaning import clean
-from detector.contacts import extract_contacts
+from detector.contact_keys import contact_keys, contacts_and_rest
 from detector.pii import mask_text
 
 __all__ = ["Operation", "OperationsSummary", "contact_keys", "link_posts", "find_operations",
@@ -47,74 +45,6 @@ NO_AUTHOR = {"", "匿名", "匿名用户", "用户已注销", "anonymous", "unkn
 MAX_TEXT = 300  # characters of each post kept for the representative texts
 N_REPRESENTATIVE = 3
 COPY_THRESHOLD = 0.7  # estimated Jaccard of character 3-grams for two texts to be copies
-
-# contact keys ----------
-
-_WX = (r"(?:微信|威信|徽信|v信|vx|wx|weixin|wechat|(?<![a-z0-9])v(?= ?[:：])"
-       r"|(?:加|➕|\+|＋|私)(?:v|微)(?![a-z]))")
-_QQ = r"(?:qq|扣扣|企鹅号?|(?<![a-z0-9])q(?= ?[:：])|(?:加|➕|\+|＋)q(?![a-z]))"
-_SPACED_RE = re.compile(rf"(?P<m>{_WX}|{_QQ}) ?(?:号码?|账号|id)? ?(?:是|为)? ?(?P<c>[:：=])? ?"
-                        r"(?P<v>[a-z0-9_\-]+(?: [a-z0-9_\-]{1,4}){0,6})(?![a-z0-9_\-])")
-_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-
-
-def contact_key(kind: str, value: str) -> str | None:
-    """The key two spellings of one contact share; None for kinds that do not link (URLs)."""
-    v = value.strip().lower()
-    if kind == "phone" or (kind == "wechat" and _MOBILE.fullmatch(v)):
-        return f"phone:{v}"
-    if kind in ("wechat", "qq", "email"):
-        return f"{kind}:{v}"
-    return None
-
-
-def _joined(value: str) -> str:
-    """``abc 123`` / ``ab c1 23`` → the id: an id split into short pieces (each at most 4, by the
-    pattern) is joined up to 20 characters; a first piece of 6 or more is an id on its own."""
-    pieces = value.split(" ")
-    if len(pieces[0]) >= 6:
-        return pieces[0]
-    out = pieces[0]
-    for p in pieces[1:]:
-        if len(out) + len(p) > 20:
-            break
-        out += p
-    return out
-
-
-def _spaced_keys(text: str) -> set[str]:
-    """Ids after a WeChat / QQ marker, written with spaces or after a short marker (➕q, 加微)."""
-    keys = set()
-    for m in _SPACED_RE.finditer(text):
-        v, qq = _joined(m.group("v")), m.group("m").startswith(("q", "扣", "企", "加q", "➕q", "+q", "＋q"))
-        if qq:
-            if v.isdigit() and 5 <= len(v) <= 11 and v[0] != "0":
-                keys.add(f"qq:{v}")
-        elif 6 <= len(v) <= 20 and (any(c.isdigit() for c in v) or m.group("c")):
-            keys.add(contact_key("wechat", v))
-    return keys
-
-
-def contacts_and_rest(text: str) -> tuple[set[str], str]:
-    """Keys of the phones, WeChat / QQ ids and e-mails in ``text``, whatever the spelling, and
-    the cleaned text without them (what copies of one script share when each names the contact
-    in its own spelling)."""
-    t = clean(text).text.lower()
-    found = [(contact_key(c.kind, c.value), c.start, c.end) for c in extract_contacts(t)]
-    found += [(k, m.start(), m.end()) for m in _SPACED_RE.finditer(t) for k in _spaced_keys(m.group())]
-    keys = {k for k, _, _ in found} | _spaced_keys(unicodedata.normalize("NFKC", text).lower())  # cleaning may
-    rest, pos = [], 0  # turn a spaced-out letter into a character ("a b c" → "啊 b c")
-    for _, start, end in sorted(found, key=lambda f: f[1]):
-        if start >= pos:
-            rest.append(t[pos:start])
-            pos = end
-    return {k for k in keys if k}, "".join(rest) + t[pos:]
-
-
-def contact_keys(text: str) -> set[str]:
-    """Keys of the phones, WeChat / QQ ids and e-mails in ``text``, whatever the spelling."""
-    return contacts_and_rest(text)[0]
-
 
 # posts and links ----------
 
