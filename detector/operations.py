@@ -29,7 +29,7 @@ import math
 import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields as dc_fields
 from typing import Iterable, Iterator
 
 from detector.campaigns import _iso, parse_time
@@ -175,7 +175,7 @@ class Operation:
     representative: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in dc_fields(self)}  # shallow: asdict copies deeply, slowly
 
 
 def operation_score(n: int, n_authors: int, shared: bool, any_contact: bool, span_s: float | None,
