@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import string
 import subprocess
@@ -204,9 +205,11 @@ def child(inp: str, out: str, stats: str) -> None:
     """Run in a subprocess: operations_file, timed, with peak RSS."""
     from detector.operations import operations_file
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     s = operations_file(inp, out)
-    res = {"seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": _vm("VmHWM"), "read": s.read,
+    res = {"seconds": round(time.perf_counter() - t0, 2), "cpu_seconds": round(time.process_time() - c0, 2),
+           "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(), "peak_rss_mb": _vm("VmHWM"),
+           "read": s.read,
            "flagged": s.flagged, "bad": s.bad, "linked_posts": s.linked_posts}
     Path(stats).write_text(json.dumps(res), encoding="utf-8")
 

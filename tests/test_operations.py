@@ -16,7 +16,8 @@ def test_wechat_spellings_share_a_key(text: str) -> None:
     assert contact_keys(text) == {"wechat:abc123"}
 
 
-@pytest.mark.parametrize("text", ["➕q 12345", "扣扣①②③④⑤", "QQ 一二三四五", "加q12345", "qq:12345 哦"])
+@pytest.mark.parametrize("text", ["➕q 12345", "扣扣①②③④⑤", "QQ 一二三四五", "加q12345", "qq:12345 哦",
+                                  "扣扣一二三四五", "扣扣：一 二 三 四 五", "扣扣１２３４５"])
 def test_qq_spellings_share_a_key(text: str) -> None:
     assert contact_keys(text) == {"qq:12345"}
 
