@@ -1,4 +1,4 @@
-"""`jingwang review import|serve|export|import-labels|stats`: the human review queue.
+"""`jingwang review import|serve|export|import-labels|import-operations|stats`: the human review queue.
 
 Importing this module registers the `review` command group on `detector.cli.app`."""
 from __future__ import annotations
@@ -94,6 +94,8 @@ def review_export(
     out: Path = typer.Option(..., "--out", "-o", help="file to write"),
     status: str = typer.Option("reviewed", "--status",
                                help="reviewed (default) | pending | all: which items (jsonl: reviewed only)"),
+    no_mask: bool = typer.Option(False, "--no-mask", help="write personal data (ID numbers, phones, addresses, "
+                                 "plates, bank cards) unmasked; masked by default (138****5678)"),
 ):
     """Export reviewed items as training data (jsonl), Label Studio tasks (our flags as predictions,
     reviewers' labels as annotations), or Argilla records; both offer a `not_risky` choice."""
@@ -101,8 +103,9 @@ def review_export(
 
     if status not in ("reviewed", "pending", "all"):
         raise ValueError(f"--status must be reviewed, pending or all, not {status!r}")
-    n = export(db, fmt, out, status=status)
-    err.print(f"{n} items written to {out}", highlight=False)
+    n = export(db, fmt, out, status=status, mask=not no_mask)
+    err.print(f"{n} items written to {out}" + (" (personal data NOT masked: --no-mask)" if no_mask else ""),
+              highlight=False)
     if fmt == "label-studio":
         err.print(f"labeling config: {out.with_name(out.stem + '.label_config.xml')}", highlight=False)
     if fmt == "argilla":
@@ -125,6 +128,23 @@ def review_import_labels(
     s = import_label_studio(db, export_file)
     err.print(f"{s.tasks} tasks, {s.annotations} annotations: {s.applied} decisions applied, "
               f"{s.duplicates} already imported, {s.new_items} new items, {s.skipped} skipped", highlight=False)
+    for p in s.problems[:10]:
+        err.print(f"  {p}", highlight=False, markup=False)
+
+
+@review_app.command("import-operations")
+@friendly
+def review_import_operations(
+    operations_file: Path = typer.Argument(..., help="output of `jingwang operations` (JSONL)"),
+    db: Path = typer.Option(Path("review.sqlite"), "--db", help=DB_HELP),
+):
+    """Store operations beside the queue: the page shows an operation's posts, accounts and contacts together."""
+    from detector.review.db import ReviewDB
+    from detector.review.ops import import_operations
+
+    s = import_operations(ReviewDB(db, create=False), operations_file)
+    err.print(f"{s.operations} operations: {s.linked} queued posts linked, {s.not_queued} posts not in the queue",
+              highlight=False)
     for p in s.problems[:10]:
         err.print(f"  {p}", highlight=False, markup=False)
 

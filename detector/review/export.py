@@ -97,8 +97,9 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def export(db: str | Path | ReviewDB, fmt: str, out: str | Path, status: str = "reviewed") -> int:
-    """Write the items of `status` (reviewed by default) in `fmt` to `out`; returns how many."""
+def export(db: str | Path | ReviewDB, fmt: str, out: str | Path, status: str = "reviewed", mask: bool = True) -> int:
+    """Write the items of `status` (reviewed by default) in `fmt` to `out`; returns how many.
+    Personal data in the texts is masked (`138****5678`) unless `mask` is False (`--no-mask`)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if fmt == "jsonl" and status != "reviewed":
@@ -107,6 +108,10 @@ def export(db: str | Path | ReviewDB, fmt: str, out: str | Path, status: str = "
     labels, out = rdb.labels, Path(out)
     choice_values(labels)  # refuses a risk named like the no-risk choice
     items = list(rdb.iter_items(status))
+    if mask:
+        from detector.pii import mask_text
+
+        items = [{**it, "text": mask_text(it["text"])} for it in items]
     if fmt == "jsonl":
         text = "".join(json.dumps(_training_row(it, labels), ensure_ascii=False) + "\n" for it in items)
     elif fmt == "argilla":

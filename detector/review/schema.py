@@ -45,6 +45,29 @@ CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
     BEGIN SELECT RAISE(ABORT, 'decisions are an append-only audit log'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
     BEGIN SELECT RAISE(ABORT, 'decisions are an append-only audit log'); END;
+CREATE TABLE IF NOT EXISTS reveals (          -- who was shown an item's personal data unmasked
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id    TEXT NOT NULL REFERENCES items (id),
+    reviewer   TEXT NOT NULL,
+    kinds      TEXT NOT NULL,                 -- the kinds of personal data shown (JSON list)
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reveals_item ON reveals (item_id, seq);
+CREATE TRIGGER IF NOT EXISTS reveals_no_update BEFORE UPDATE ON reveals
+    BEGIN SELECT RAISE(ABORT, 'reveals are an append-only audit log'); END;
+CREATE TRIGGER IF NOT EXISTS reveals_no_delete BEFORE DELETE ON reveals
+    BEGIN SELECT RAISE(ABORT, 'reveals are an append-only audit log'); END;
+CREATE TABLE IF NOT EXISTS operations (       -- `jingwang operations` output, one row per operation
+    id     TEXT PRIMARY KEY,
+    score  REAL NOT NULL DEFAULT 0,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operation_items (
+    operation_id TEXT NOT NULL REFERENCES operations (id),
+    item_id      TEXT NOT NULL,
+    PRIMARY KEY (operation_id, item_id)
+);
+CREATE INDEX IF NOT EXISTS operation_items_item ON operation_items (item_id);
 """
 
 ITEM_COLUMNS = ("id, text, record, scores, flags, priority, campaign, model, status, labels, reviewer, note, "

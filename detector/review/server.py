@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from detector.review import ops, privacy
 from detector.review.db import DecisionConflict, ItemNotFound, ReviewDB
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -37,6 +38,10 @@ class DecisionIn(BaseModel):
     decision_id: Optional[str] = Field(None, min_length=1, max_length=128,
                                        description="idempotency key: a retry with the same id is not applied twice")
     expected_version: Optional[int] = Field(None, description="the item version the reviewer saw; a stale one gets 409")
+
+
+class RevealIn(BaseModel):
+    reviewer: str = Field(..., min_length=1, max_length=100)
 
 
 class BodyGuard:
@@ -184,14 +189,27 @@ def api_router(db: ReviewDB) -> APIRouter:
             page_items, nxt = db.list_items(status, risk or None, min_score, max_score, campaign or None, limit, cursor)
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
-        return {"items": page_items, "next_cursor": nxt}
+        return {"items": [privacy.masked_item(it) for it in page_items], "next_cursor": nxt}
+
+    @api.post("/items/{item_id:path}/reveal")
+    def reveal(item_id: str, body: RevealIn):
+        """The item unmasked, after the reveal is written to the audit log."""
+        try:
+            item = privacy.reveal(db, item_id, body.reviewer)
+        except ItemNotFound as e:
+            raise HTTPException(404, str(e)) from None
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        return {**item, "operations": ops.item_operations(db, item_id)}
 
     @api.get("/items/{item_id:path}")
     def item(item_id: str):
         try:
-            return db.get_item(item_id)
+            it = db.get_item(item_id)
         except ItemNotFound as e:
             raise HTTPException(404, str(e)) from None
+        return {**privacy.masked_item(it), "reveals": privacy.reveals(db, item_id),
+                "operations": ops.item_operations(db, item_id)}
 
     @api.post("/items/{item_id:path}/decision")
     def decision(item_id: str, body: DecisionIn, idempotency_key: Optional[str] = Header(None, max_length=128)):
@@ -202,11 +220,23 @@ def api_router(db: ReviewDB) -> APIRouter:
         except ItemNotFound as e:
             raise HTTPException(404, str(e)) from None
         except DecisionConflict as e:
+            current = db.conflict_item(item_id)
             return JSONResponse({"detail": str(e), "conflict": e.kind,
-                                 "item": db.conflict_item(item_id)}, status_code=409)
+                                 "item": privacy.masked_item(current) if current else None}, status_code=409)
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
-        return res
+        return {**res, "item": privacy.masked_item(res["item"])}
+
+    @api.get("/operations")
+    def operations(limit: int = Query(100, ge=1, le=1000)):
+        return {"operations": ops.list_operations(db, limit)}
+
+    @api.get("/operations/{operation_id:path}")
+    def operation(operation_id: str):
+        found = ops.get_operation(db, operation_id)
+        if found is None:
+            raise HTTPException(404, f"no operation {operation_id!r} (import it with `jingwang review import-operations`)")
+        return found
 
     @api.get("/stats")
     def stats():

@@ -12,7 +12,7 @@ const REVIEWER_KEY = "jingwang-reviewer";
 
 const state = {
   token: null, labels: [], items: [], cursor: null, index: -1,
-  item: null, draft: null, saving: false, mine: 0, loading: false, filterTimer: null,
+  item: null, draft: null, saving: false, mine: 0, loading: false, filterTimer: null, operation: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -123,7 +123,7 @@ async function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   buildFilters();
-  await Promise.all([reload(), refreshStats()]);
+  await Promise.all([reload(), refreshStats(), loadOperationList()]);
   setInterval(refreshStats, 30000);
 }
 
@@ -163,6 +163,8 @@ async function reload() {
 
 async function loadMore() {
   if (state.loading) return;
+  if ($("f-operation").value.trim()) return loadOperation($("f-operation").value.trim());
+  $("op-panel").hidden = true;
   state.loading = true;
   try {
     const data = await getJSON(`/api/items?${queryString(state.cursor)}`);
@@ -222,7 +224,7 @@ async function select(i) {
     if (state.index === i && state.items[i].id === full.id) {
       const changed = full.version !== state.items[i].version;
       state.items[i] = full;
-      if (changed) { showItem(full); refreshRow(i); } else { state.item = full; drawPart(() => renderHistory(arr(full.history))); }
+      if (changed) { showItem(full); refreshRow(i); } else { state.item = full; drawPart(() => renderHistory(full)); drawPart(() => renderMeta(full)); }
     }
   } catch (e) {
     if (e instanceof AuthError) showLogin("The token is no longer accepted.");
@@ -245,7 +247,8 @@ function showItem(it) {
   drawPart(() => renderEvidence(it.evidence));
   drawPart(() => renderScores(it));
   renderDraft();
-  drawPart(() => renderHistory(arr(it.history)));
+  drawPart(() => renderHistory(it));
+  $("reveal").hidden = !(it.masked && arr(it.pii).length);
 }
 
 // One part of the item view; if it throws on a malformed value, the rest is still drawn.
@@ -270,6 +273,10 @@ function renderMeta(it) {
     m.appendChild(el("a", { href: "#", title: "show this campaign's posts", onclick: (e) => {
       e.preventDefault(); $("f-campaign").value = txt(c.cluster_id); $("f-status").value = "all"; reload();
     }, text: `campaign ${txt(c.cluster_id)} · ${txt(c.size)} posts · score ${num(c.score).toFixed(2)}` }));
+  }
+  for (const op of arr(it.operations)) {
+    m.appendChild(el("a", { href: "#", class: "op-link", title: "show this operation's posts, accounts and contacts",
+      onclick: (e) => { e.preventDefault(); $("f-operation").value = txt(op); reload(); }, text: `operation ${txt(op)}` }));
   }
   m.appendChild(el("span", { text: it.status === "reviewed" ? `reviewed by ${txt(it.reviewer)} (v${txt(it.version)})` : "pending" }));
 }
@@ -351,13 +358,22 @@ function renderDraft() {
   for (const b of $("label-buttons").children) b.setAttribute("aria-pressed", state.draft[b.dataset.risk] ? "true" : "false");
 }
 
-function renderHistory(history) {
+// Decisions and reveals of personal data, oldest first: both are the item's audit log.
+function renderHistory(it) {
   const ol = $("history");
   clear(ol);
-  if (!history.length) { ol.appendChild(el("li", { text: "no decision yet" })); return; }
-  for (const d of history.map(obj)) {
+  const entries = arr(it.history).map(obj).concat(arr(it.reveals).map(obj))
+    .sort((a, b) => (txt(a.created_at) < txt(b.created_at) ? -1 : txt(a.created_at) > txt(b.created_at) ? 1 : 0));
+  if (!entries.length) { ol.appendChild(el("li", { text: "no decision yet" })); return; }
+  for (const d of entries) {
+    const when = el("span", { class: "when", text: txt(d.created_at).replace("T", " ").slice(0, 19) });
+    if (d.action === "reveal") {
+      ol.appendChild(el("li", { class: "reveal" }, when, " · ", el("b", { text: d.reviewer }), " · revealed personal data",
+        arr(d.kinds).length ? ` (${arr(d.kinds).map(txt).join(", ")})` : ""));
+      continue;
+    }
     const yes = state.labels.filter((r) => obj(d.labels)[r] === 1);
-    ol.appendChild(el("li", {}, el("span", { class: "when", text: txt(d.created_at).replace("T", " ").slice(0, 19) }), " · ",
+    ol.appendChild(el("li", {}, when, " · ",
       el("b", { text: d.reviewer }), " · ", yes.length ? yes.join(", ") : "not risky",
       d.note ? ` · “${txt(d.note)}”` : "", d.source && d.source !== "api" ? ` (${txt(d.source)})` : ""));
   }
@@ -421,6 +437,96 @@ async function refreshStats() {
   } catch (e) { /* shown on the next action */ }
 }
 
+// ---------------------------------------------------------------- operations and personal data
+
+// An operation on one screen: its accounts, contacts and risks above its posts (the queue).
+async function loadOperation(id) {
+  state.loading = true;
+  try {
+    const data = obj(await getJSON(`/api/operations/${encodeURIComponent(id)}`));
+    state.operation = obj(data.operation);
+    for (const it of arr(data.items)) {
+      state.items.push(obj(it));
+      $("queue").appendChild(queueRow(obj(it), state.items.length - 1));
+    }
+    renderOperation(state.operation);
+    $("queue-empty").hidden = state.items.length > 0;
+  } catch (e) {
+    if (e instanceof AuthError) showLogin("The token is no longer accepted.");
+    else { $("op-panel").hidden = true; status(`Could not load the operation: ${e.message}`, "err"); }
+  } finally {
+    state.loading = false;
+    $("more").hidden = true;
+  }
+}
+
+function renderOperation(op) {
+  const p = $("op-panel");
+  clear(p);
+  const row = (name, values) => el("div", {}, el("span", { class: "k", text: name }), " ",
+    arr(values).length ? arr(values).map(txt).join(", ") : "–");
+  const risks = Object.entries(obj(op.risks)).map(([r, n]) => `${r} × ${txt(n)}`);
+  const pending = state.items.filter((it) => it.status !== "reviewed").length;
+  p.appendChild(el("h2", { text: `${txt(op.operation_id)} · ${txt(op.size)} posts · score ${num(op.score).toFixed(2)}` }));
+  p.append(row("accounts", op.authors), row("contacts", op.contacts), row("risks", risks), row("linked by", op.linked_by),
+    row("seen", [`${txt(op.first_seen) || "?"} → ${txt(op.last_seen) || "?"}`]));
+  p.appendChild(el("button", { id: "op-confirm", type: "button", onclick: confirmOperation,
+    text: `Confirm model flags for its ${pending} pending posts` }));
+  p.hidden = false;
+}
+
+// Review an operation together: each pending post gets its own decision (its own audit row).
+async function confirmOperation() {
+  const reviewer = $("reviewer").value.trim();
+  if (!reviewer) { status("Type your name in the Reviewer box first.", "err"); $("reviewer").focus(); return; }
+  let n = 0;
+  for (const it of state.items.filter((x) => x.status !== "reviewed")) {
+    const labels = Object.fromEntries(state.labels.map((r) => [r, arr(it.flags).includes(r) ? 1 : 0]));
+    const res = await postDecision(txt(it.id), { reviewer, labels, note: `operation ${txt(state.operation.operation_id)}`,
+      decision_id: newId(), expected_version: it.version });
+    if (res.ok) n += 1;
+  }
+  status(`Confirmed ${n} posts of ${txt(state.operation.operation_id)} ✓`, "ok");
+  refreshStats();
+  reload();
+}
+
+async function loadOperationList() {
+  try {
+    const dl = $("operation-list");
+    clear(dl);
+    for (const op of arr(obj(await getJSON("/api/operations?limit=200")).operations).map(obj)) {
+      dl.appendChild(el("option", { value: txt(op.operation_id),
+        text: `${txt(op.size)} posts · ${arr(op.authors).length} accounts · ${txt(op.pending)} pending` }));
+    }
+  } catch (e) { /* no operations imported */ }
+}
+
+// Personal data is masked unless a reviewer asks; the server logs the reveal before answering.
+async function revealItem() {
+  const it = state.item;
+  if (!it) return;
+  const reviewer = $("reviewer").value.trim();
+  if (!reviewer) { status("Type your name in the Reviewer box first.", "err"); $("reviewer").focus(); return; }
+  try {
+    const res = await api(`/api/items/${encodeURIComponent(txt(it.id))}/reveal`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reviewer }) });
+    const data = obj(await res.json());
+    if (!res.ok) { status(`Not revealed: ${txt(data.detail)}`, "err"); return; }
+    if (!state.item || state.item.id !== it.id) return;
+    state.item = Object.assign({}, it, { text: data.text, evidence: data.evidence, fields: data.fields, masked: false,
+      reveals: data.reveals, history: data.history });
+    drawPart(() => renderText($("post-text"), data.text, data.evidence));
+    drawPart(() => renderEvidence(data.evidence));
+    drawPart(() => renderHistory(state.item));
+    $("reveal").hidden = true;
+    status(`Personal data of ${txt(it.id)} shown; the reveal is in its history.`, "ok");
+  } catch (e) {
+    if (e instanceof AuthError) showLogin("The token is no longer accepted.");
+    else status(`Not revealed (${e.message}).`, "err");
+  }
+}
+
 // ---------------------------------------------------------------- keyboard
 
 function onKey(e) {
@@ -462,10 +568,11 @@ document.addEventListener("DOMContentLoaded", () => {
     start();
   });
   for (const id of ["f-status", "f-risk"]) $(id).addEventListener("change", reload);
-  for (const id of ["f-min", "f-max", "f-campaign"]) {
+  for (const id of ["f-min", "f-max", "f-campaign", "f-operation"]) {
     $(id).addEventListener("input", () => { clearTimeout(state.filterTimer); state.filterTimer = setTimeout(reload, 300); });
   }
   $("more").addEventListener("click", loadMore);
+  $("reveal").addEventListener("click", revealItem);
   $("save").addEventListener("click", () => save());
   $("confirm").addEventListener("click", () => state.item && save(Object.fromEntries(state.labels.map((r) => [r, arr(state.item.flags).includes(r) ? 1 : 0]))));
   $("clear").addEventListener("click", () => save(Object.fromEntries(state.labels.map((r) => [r, 0]))));
