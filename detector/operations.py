@@ -25,6 +25,7 @@ ln(721)) (all within the hour ≈ 1, a month or more 0; 0.5 when under two posts
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import time
@@ -83,14 +84,25 @@ def time_of(rec: dict, time_field: str | None = None) -> float | None:
     return None
 
 
-def post_weight(rec: dict) -> float:
-    """Review priority if the record has one, else the highest score of a flagged risk."""
-    p = rec.get("priority")
-    if isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1:
-        return float(p)
+def _number(v) -> float | None:
+    """A number, also from CSV text ("0.87"); None otherwise."""
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            return None
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def post_weight(rec: dict, flags: list[str]) -> float:
+    """Review priority if the record has one, else the highest score of a flagged risk (``scores``,
+    or the ``score_<risk>`` columns of CSV / Parquet output)."""
+    p = _number(rec.get("priority"))
+    if p is not None and 0 <= p <= 1:
+        return p
     scores = rec.get("scores") if isinstance(rec.get("scores"), dict) else {}
-    vals = [scores[r] for r in rec.get("flags") or [] if isinstance(scores.get(r), (int, float))]
-    return float(max(vals)) if vals else 0.5
+    vals = [v for v in (_number(scores.get(r, rec.get(f"score_{r}"))) for r in flags) if v is not None]
+    return max(vals) if vals else 0.5
 
 
 class UnionFind:
@@ -255,13 +267,26 @@ class OperationsSummary:
 
 
 def _flags(rec: dict) -> list[str] | str:
-    """The record's flags, or why they cannot be read."""
+    """The record's flags (a list, or CSV / Parquet text "rumor,paid_posting"), or why they cannot be read."""
     flags = rec.get("flags", [])
+    if flags is None:
+        return []
     if isinstance(flags, str):
-        flags = [flags] if flags else []
+        flags = [f.strip() for f in flags.split(",") if f.strip()]
     if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
         return f"flags must be a list of risk names, not {flags!r}"[:120]
     return flags
+
+
+def _campaign_id(camp) -> str | None:
+    """``campaign.cluster_id``; in CSV / Parquet output the campaign is JSON text."""
+    if isinstance(camp, str) and camp.startswith("{"):
+        try:
+            camp = json.loads(camp)
+        except (ValueError, RecursionError):
+            return None
+    cid = camp.get("cluster_id") if isinstance(camp, dict) else None
+    return None if cid is None or isinstance(cid, (dict, list)) else str(cid)
 
 
 def post_info(rec: dict, text: str, line: int, fields: dict, all_posts: bool) -> PostInfo | str | None:
@@ -273,11 +298,9 @@ def post_info(rec: dict, text: str, line: int, fields: dict, all_posts: bool) ->
         return None
     rid = rec.get(fields["id"])
     keys, rest = contacts_and_rest(text)
-    camp = rec.get("campaign")
-    camp_id = camp.get("cluster_id") if isinstance(camp, dict) else None
     return PostInfo(id=f"line:{line}" if rid is None else str(rid), author=author_of(rec, fields["author"]),
-                    ts=time_of(rec, fields["time"]), text=text[:MAX_TEXT], risks=flags, weight=post_weight(rec),
-                    keys=keys, campaign=None if camp_id is None else str(camp_id), rest=rest[:MAX_TEXT])
+                    ts=time_of(rec, fields["time"]), text=text[:MAX_TEXT], risks=flags, weight=post_weight(rec, flags),
+                    keys=keys, campaign=_campaign_id(rec.get("campaign")), rest=rest[:MAX_TEXT])
 
 
 def read_posts(input: str, s: OperationsSummary, fields: dict, all_posts: bool = False) -> Iterator[PostInfo]:

@@ -155,3 +155,20 @@ def test_copies_link_a_post_without_the_contact(tmp_path) -> None:
     assert [sorted(o["post_ids"]) for o in ops] == [["k1", "k2"]] and ops[0]["linked_by"] == ["copies"]
     operations_file(str(scored), str(out), copies=False)
     assert read_jsonl(out) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_csv_and_parquet_scored_output(tmp_path, fmt) -> None:
+    """CSV / Parquet output of `score`: flags as "a,b" text, campaign as JSON text, score_<risk> columns."""
+    from detector.writers import RecordWriter, flat_row
+
+    rows = [r for r in SCORED if isinstance(r, dict) and isinstance(r.get("flags"), list)]
+    scored = tmp_path / f"scored.{fmt}"
+    w = RecordWriter(str(scored))
+    w.write([flat_row({**r, "scores": {"paid_posting": 0.9}}) for r in rows])
+    w.close()
+    out = tmp_path / "ops.jsonl"
+    operations_file(str(scored), str(out))
+    ops = read_jsonl(out)
+    assert [sorted(o["post_ids"]) for o in ops] == [["a1", "a2", "a3"], ["c1", "c2"]]
+    assert ops[1]["campaigns"] == ["camp-1"]
