@@ -109,6 +109,7 @@ _PL = "A-HJ-NP-Z"
 _PLATE_RE = re.compile(
     rf"[{_PLATE_PROV}][{_PL}][·•.\- ]?(?:[DF][{_PL}0-9][0-9]{{4}}|[0-9]{{5}}[DF]|[{_PL}0-9]{{4}}[{_PL}0-9挂学警])"
     + r"(?![0-9A-Za-z])")
+_SPELLED_DIGITS = re.compile(r"(?:[一二三四五六七八九零〇幺两壹贰叁肆伍陆柒捌玖①-⑳⑴-⒇⒈-⒛❶-❿➀-➓⓪][\s,，.、\-]*){5,}")
 _NOT_PERSONAL = re.compile(r"(?:订单|单号|编号|流水|交易号|快递|运单|物流|批次|序列号|工单|案号|货号|型号|条码|券码|验证码)"
                            r"[号码]?[是为]?[:：#]? ?$")
 
@@ -152,18 +153,34 @@ def _candidates(t: str) -> list[PII]:
     return found
 
 
-def find_pii(text: str, kinds: tuple[str, ...] = KINDS) -> list[PII]:
-    """Personal data in ``text``: non-overlapping, sorted by position, spans into ``text``."""
-    if not isinstance(text, str) or not text:
-        return []
-    t = text.translate(_WIDE)  # same length: spans hold for ``text``
+def _choose(t: str, kinds: tuple[str, ...]) -> list[PII]:
+    """Non-overlapping matches in ``t`` by kind priority (spans and raw into ``t``)."""
     chosen: list[PII] = []
     for p in sorted(_candidates(t), key=lambda p: (_PRIORITY[p.kind], p.start)):
         if p.kind not in kinds or (p.kind != "address" and _after_order_word(t, p.start)):
             continue
         if all(p.end <= o.start or p.start >= o.end for o in chosen):
-            chosen.append(PII(p.kind, p.value, text[p.start:p.end], p.start, p.end))
-    return sorted(chosen, key=lambda p: p.start)
+            chosen.append(p)
+    return chosen
+
+
+def find_pii(text: str, kinds: tuple[str, ...] = KINDS, deobfuscate: bool = True) -> list[PII]:
+    """Personal data in ``text``: non-overlapping, sorted by position, spans into ``text``.
+    With ``deobfuscate``, numbers written in Chinese numerals or circled digits (一三八…, 幺三八…,
+    ①②③) are found too, through :func:`detector.cleaning.clean` and its map back to the original."""
+    if not isinstance(text, str) or not text:
+        return []
+    found = [PII(p.kind, p.value, text[p.start:p.end], p.start, p.end)
+             for p in _choose(text.translate(_WIDE), kinds)]  # same length: spans hold for ``text``
+    if deobfuscate and _SPELLED_DIGITS.search(text):
+        from detector.cleaning import clean
+
+        ct = clean(text)
+        for p in _choose(ct.text, kinds):
+            s, e = ct.to_original(p.start, p.end)
+            if all(e <= o.start or s >= o.end for o in found):
+                found.append(PII(p.kind, p.value, text[s:e], s, e))
+    return sorted(found, key=lambda p: p.start)
 
 
 # masking ----------
@@ -213,6 +230,7 @@ _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁
 _TARGET_RE = re.compile(
     r"这个人|此人|这人|那个人|那人|该男子?|该女子?|这货|这家伙|这[个位]?(?:女的|男的|女人|男人|女生|男生|小三|渣男|渣女|老师|医生)"
     r"|[她他]家|[她他]们家|[她他]的|[她他]住|[她他](?:老公|老婆|爸|妈|父母|孩子|儿子|女儿|单位|公司)"
+    r"|[她他](?:电话|手机|身份证|住址|地址|车牌|银行卡|卡号)"
     r"|(?:姓名|名字|真名)[是为:：]? ?[\u4e00-\u9fff]{2,3}|(?:名叫|叫做)[\u4e00-\u9fff]{2,3}"
     rf"|[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?(?=的(?:电话|手机|身份证|住址|地址|家|车|银行卡|号码)|家住|住在|身份证|电话|手机号)")
 _EXPOSE_RE = re.compile(r"人肉|开盒|扒出|扒一扒|曝光|公开|大家去|去找[她他]|打爆|轰炸|上门|挂出来|挂一下")

@@ -90,6 +90,23 @@ def test_mask_value(kind: str, raw: str, masked: str) -> None:
     assert mask_value(kind, raw) == masked and len(masked) == len(raw)
 
 
+@pytest.mark.parametrize("text, raw, masked", [
+    ("她电话一三八一二三四五六七八，大家打", "一三八一二三四五六七八", "一三八****五六七八"),
+    ("幺三八幺二三四五六七八", "幺三八幺二三四五六七八", "幺三八****五六七八"),
+    ("手机①③⑧①②③④⑤⑥⑦⑧", "①③⑧①②③④⑤⑥⑦⑧", "①③⑧****⑤⑥⑦⑧"),
+    ("身份证一一零一零五一九四九一二三一零零二X", "一一零一零五一九四九一二三一零零二X", "一一零一**********零零二X"),
+])
+def test_spelled_out_digits(text: str, raw: str, masked: str) -> None:
+    (p,) = find_pii(text)
+    assert text[p.start:p.end] == raw and p.masked == masked and masked in mask_text(text)
+    assert find_pii(text, deobfuscate=False) == []
+
+
+@pytest.mark.parametrize("text", ["一二三四五六七八九十，数到十", "订单号一三八一二三四五六七八", "三三两两五六个人"])
+def test_spelled_out_ordinary_numbers(text: str) -> None:
+    assert find_pii(text) == []
+
+
 def test_mask_text_keeps_everything_else() -> None:
     text = f"电话13812345678，身份证{ID_OK}，谢谢"
     assert mask_text(text) == "电话138****5678，身份证1101**********002X，谢谢"
@@ -101,6 +118,7 @@ def test_mask_text_keeps_everything_else() -> None:
     ("她家住在某某省某某市某某区某某路12号", "她家", "pii:address"),
     (f"张三的身份证{ID_OK}", "张三", "pii:id_card"),
     ("他的车牌京A12345，人肉他", "他的", "pii:plate"),
+    ("她电话一三八一二三四五六七八，大家打", "她电话", "pii:mobile"),
 ])
 def test_doxxing_evidence(text: str, target: str, kind: str) -> None:
     ev = doxxing_evidence(text)
