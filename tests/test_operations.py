@@ -172,3 +172,12 @@ def test_csv_and_parquet_scored_output(tmp_path, fmt) -> None:
     ops = read_jsonl(out)
     assert [sorted(o["post_ids"]) for o in ops] == [["a1", "a2", "a3"], ["c1", "c2"]]
     assert ops[1]["campaigns"] == ["camp-1"]
+
+
+def test_html_report_escapes_post_text(tmp_path) -> None:
+    rows = [{"id": f"x{i}", "text": f"<script>alert({i})</script> 薇信 abc123", "author": f"<b>u{i}</b>",
+             "flags": ["paid_posting"]} for i in range(2)]
+    scored, out, html = write_scored(tmp_path / "s.jsonl", rows), tmp_path / "o.jsonl", tmp_path / "r.html"
+    operations_file(str(scored), str(out), html=str(html))
+    page = html.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(" in page and "<script" not in page and "<b>u0" not in page
