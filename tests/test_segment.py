@@ -1,7 +1,7 @@
 """Segmentation: the project dictionary keeps domain terms whole; spans index the text."""
 from __future__ import annotations
 
-from detector.segment import DEFAULT_USERDICT, Segmenter, get_tokenizer
+from detector.segment import DEFAULT_USERDICT, Segmenter, get_rjieba, get_tokenizer
 
 
 def test_userdict_terms_stay_whole():
@@ -39,3 +39,28 @@ def test_jieba_dictionary_is_cached_in_the_user_cache_folder_not_the_temp_folder
     assert len(list((tmp_path / "xdg" / "jingwang").glob("jieba-*.marshal"))) == 1
     monkeypatch.setattr(segment, "_TOKENIZERS", {})
     assert Segmenter(None).cut(text) == words  # from the cache file
+
+
+def test_rjieba_keeps_the_user_dictionary_and_gives_jiebas_spans():
+    text = "有偿删帖找水军控评，还有人肉开盒 加 微信"
+    fast, ref = Segmenter(DEFAULT_USERDICT, "rjieba"), Segmenter(DEFAULT_USERDICT)
+    assert {"有偿删帖", "水军", "控评", "人肉", "开盒"} <= set(fast.cut(text))
+    assert fast.cut_spans(text) == ref.cut_spans(text)
+    for w, s, e in fast.cut_spans(text):
+        assert text[s:e] == w and not w.isspace()
+    assert get_rjieba(DEFAULT_USERDICT) is get_rjieba(DEFAULT_USERDICT)
+
+
+def test_the_segmenter_is_a_featurizer_setting_and_old_models_keep_jieba():
+    import pytest
+
+    from detector.features import Featurizer, FeaturizerConfig
+
+    old = FeaturizerConfig.from_dict({"char_ngram_max": 3})  # a model folder from before the setting
+    assert old.segmenter == "jieba" and Featurizer(old).segmenter.kind == "jieba"
+    new = FeaturizerConfig.from_dict({"segmenter": "rjieba"})
+    assert Featurizer(new, Segmenter(DEFAULT_USERDICT)).segmenter.kind == "rjieba"
+    assert Featurizer(new, Segmenter(DEFAULT_USERDICT)).segmenter.userdict == DEFAULT_USERDICT
+    assert new.to_dict()["segmenter"] == "rjieba"
+    with pytest.raises(ValueError, match="segmenter"):
+        FeaturizerConfig.from_dict({"segmenter": "pkuseg"})
