@@ -8,8 +8,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from detector.cleaning import CleanText, clean
-from detector.contacts import extract_contacts
 from detector.content import content_mask
+from detector.evidence import with_contacts
+from detector.features import contacts_in
 from detector.flagging import flags_for, priority
 from detector.registry import CURRENT, Registry
 from detector.risks import RISKS
@@ -17,6 +18,8 @@ from detector.scorers.base import ModelFolderError, need
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
+EVIDENCE_K = 5  # evidence items per flagged risk, unless Detector.evidence_k or score(k=) says otherwise
+CHUNK = 4096  # posts featurized together in score(): bounded memory for long lists
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -62,6 +65,7 @@ class Detector:
         self.evasion = bool(self.config.get("cleaning", {}).get("evasion", True))
         # posts without words are never flagged for rumor/harassment (detector/content.py)
         self.content_gate = bool(self.config.get("content_gate", True))
+        self.evidence_k = EVIDENCE_K
 
     @property
     def model_id(self) -> str:
@@ -107,26 +111,44 @@ class Detector:
 
     def proba(self, cleaned: list[CleanText]) -> np.ndarray:
         """The scorer's probabilities of cleaned texts, with the content gate applied."""
-        p = self.scorer.predict_proba(cleaned)
+        return self._gate(self.scorer.predict_proba(cleaned), cleaned)
+
+    def _gate(self, p: np.ndarray, cleaned: list[CleanText]) -> np.ndarray:
         if self.content_gate:
             p = p * content_mask([c.text for c in cleaned], self.labels)
         return p
 
-    def score(self, texts: Iterable[str], evidence: bool = True, k: int = 5) -> list[dict]:
-        """One result per text: scores, flags, priority, evidence (spans in the original text), model."""
+    def score(self, texts: Iterable[str], evidence: bool = True, k: int | None = None) -> list[dict]:
+        """One result per text: scores, flags, priority, evidence (at most k items per flagged
+        risk, spans in the original text; k defaults to `evidence_k`), model."""
         cleaned = self.clean(texts)
-        if not cleaned:
-            return []
-        proba = self.proba(cleaned)
-        return [self._result(ct, row, evidence, k) for ct, row in zip(cleaned, proba)]
+        k = self.evidence_k if k is None else k
+        out: list[dict] = []
+        for i in range(0, len(cleaned), CHUNK):
+            out.extend(self._score_chunk(cleaned[i:i + CHUNK], evidence, k))
+        return out
 
-    def _result(self, ct: CleanText, row: np.ndarray, evidence: bool, k: int) -> dict:
+    def _score_chunk(self, cleaned: list[CleanText], evidence: bool, k: int) -> list[dict]:
+        """A scorer that can (the fast one) featurizes the chunk once for scores and evidence;
+        others explain each flagged risk on its own."""
+        if not hasattr(self.scorer, "analyze"):
+            return [self._result(ct, row, evidence, k) for ct, row in zip(cleaned, self.proba(cleaned))]
+        batch = self.scorer.analyze(cleaned)
+        proba = self._gate(self.scorer.batch_proba(batch), cleaned)
+        explain = self.scorer.batch_evidence
+        return [self._result(ct, row, evidence, k, lambda c, flags, kk, i=i: explain(batch, i, c, flags, kk))
+                for i, (ct, row) in enumerate(zip(cleaned, proba))]
+
+    def _result(self, ct: CleanText, row: np.ndarray, evidence: bool, k: int, explain=None) -> dict:
+        """`explain(ct, flags, k)` -> {risk: items}, when the scorer has the post's features at hand."""
         scores = {r: round(float(p), 4) for r, p in zip(self.labels, row)}
         flags = flags_for(scores, self.thresholds)
-        ev = {r: self.scorer.explain(ct, r, k) for r in flags} if evidence else {}
+        ev = {}
+        if evidence and flags:
+            ev = explain(ct, flags, k) if explain else {r: self.scorer.explain(ct, r, k) for r in flags}
         contacts = contact_evidence(ct)
         if "paid_posting" in ev:
-            ev["paid_posting"] = ev["paid_posting"] + contacts
+            ev["paid_posting"] = with_contacts(ct.original, ev["paid_posting"], contacts, k)
         return {"scores": scores, "flags": flags, "priority": priority(scores, self.thresholds),
                 "evidence": ev, "contacts": contacts, "model": self.model_id}
 
@@ -191,7 +213,7 @@ def contact_evidence(ct: CleanText) -> list[dict]:
     """Phones, QQ and WeChat ids, URLs and e-mails found in the cleaned text (so evasive
     spellings count), each with its span in the ORIGINAL text and the original spelling."""
     out = []
-    for c in extract_contacts(ct.text):
+    for c in contacts_in(ct.text):
         s, e = ct.to_original(c.start, c.end)
         value = ct.original[s:e] if c.kind == "url" else c.value
         out.append({"term": value, "kind": f"contact:{c.kind}", "weight": 0.0, "spans": [[s, e]]})

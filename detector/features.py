@@ -1,70 +1,35 @@
-"""Hashed TF-IDF features over character n-grams and jieba word n-grams.
+"""Hashed TF-IDF features over character n-grams, word n-grams, pinyin n-grams and extras.
 
 Stateless hashing (no vocabulary to store): a feature's index is murmurhash3 of its string,
 the same function scikit-learn's FeatureHasher uses, so a model is a few numeric arrays
-(idf and per-risk weights) saved as safetensors. Every feature can be traced back to the
-spans of the cleaned text that produced it, which is how evidence is built.
+(idf and per-risk weights) saved as safetensors.
+
+One pass per post: `Featurizer.analyze` segments each cleaned text once, makes every view's
+n-grams with their spans (detector/ngrams.py) and hashes the whole batch in one call; the
+resulting FeatureBatch holds, per feature, its column, span and view, so the scorer reads both
+the scores and the evidence of a flagged post off the same arrays.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
+from itertools import repeat
 from typing import Callable, Iterable
-
-import re
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction import FeatureHasher
 from sklearn.utils import murmurhash3_32
 
-from detector.phonetic import phonetic_ngrams
-from detector.segment import Segmenter
+from detector.ngrams import ATOM, ATOM_RE, Grams, add_piece, view_of  # noqa: F401  (ATOM_RE re-exported)
+from detector.segment import SEGMENTERS, Segmenter
 
-Span = tuple[int, int]
-# Atoms: the cleaner's placeholders ([URL], [AT]) and bracketed emoji codes ([捂脸], [doge],
-# [哭惹R]). Each is one feature (`a:[AT]`); no n-gram of any view crosses or cuts one.
-ATOM_RE = re.compile(r"\[[^\[\]\s]{1,10}\]")
-_WORD_RUN = re.compile(r"[^\W\d_]+")  # letters and CJK characters (no digits, no punctuation)
-_DIGIT_RUN = re.compile(r"\d+")
-_HAS_LETTER = re.compile(r"[^\W\d_]")
+try:  # scikit-learn's own batch hasher (FeatureHasher's core): one call per batch, not per feature
+    from sklearn.feature_extraction._hashing_fast import transform as _hashing_transform
+except ImportError:  # pragma: no cover - a scikit-learn without it: the same columns, one by one
+    _hashing_transform = None
 
-
-def _digit_class(n: int) -> str:
-    return "1-2" if n <= 2 else "3-4" if n <= 4 else "5-8" if n <= 8 else "9-11" if n <= 11 else "12+"
-
-
-_KEEP_RUN = re.compile(r"[^\s\-*./|丨~_·•+=^\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]+")
-
-
-def skeleton(text: str) -> tuple[str, list[int]]:
-    """`text` without whitespace, emoji and separator symbols, and each kept char's index in `text`."""
-    chars, index = [], []
-    for m in _KEEP_RUN.finditer(text):
-        chars.append(m.group())
-        index.extend(range(m.start(), m.end()))
-    return "".join(chars), index
-
-
-def _cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff"
-
-
-def dropped_symbols(text: str, index: list[int]) -> list[tuple[str, int, int]]:
-    """The emoji and symbols the skeleton dropped, each as an `s:` feature; not whitespace, and
-    not emoji wedged between two Chinese characters (加🔥微🔥信: an evasion, not a signal)."""
-    out = []
-    for a, b in zip([-1] + index, index + [len(text)]):
-        if b - a <= 1:
-            continue
-        wedged = a >= 0 and b < len(text) and _cjk(text[a]) and _cjk(text[b])
-        out.extend(("s:" + text[i], i, i + 1) for i in range(a + 1, b)
-                   if not text[i].isspace() and not (wedged and _emoji(text[i])))
-    return out
-
-
-def _emoji(ch: str) -> bool:
-    return ch >= "\U0001f000" or "\u2600" <= ch <= "\u27bf" or ch in "\ufe0f\u200d"
 ExtraFeatures = Callable[[str], list[tuple[str, int, int]]]
+CHUNK = 4096  # texts per batch when a whole corpus is transformed (bounded memory)
 
 
 @dataclass(frozen=True)
@@ -96,6 +61,9 @@ class FeaturizerConfig:
     # atoms that give no feature at all (with atomic_placeholders): who a post replies to ("[AT]")
     # says nothing about its content, and mention-heavy posts must not look like a risk's source
     silent_atoms: tuple[str, ...] = ()
+    # "jieba" (the reference; models made before this setting existed) or "rjieba" (jieba's
+    # algorithm compiled, about 10x faster; detector/segment.py)
+    segmenter: str = "jieba"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,6 +76,8 @@ class FeaturizerConfig:
             if unknown:
                 raise ValueError(f"featurizer.extra: unknown {sorted(unknown)}; known: {', '.join(EXTRA_KINDS)}")
             d["extra"] = tuple(d["extra"])
+        if d.get("segmenter", "jieba") not in SEGMENTERS:
+            raise ValueError(f"featurizer.segmenter: unknown {d['segmenter']!r}; known: {', '.join(SEGMENTERS)}")
         if "silent_atoms" in d:
             d["silent_atoms"] = tuple(d["silent_atoms"])
         return cls(**d)
@@ -129,11 +99,18 @@ def lexicon_features(lexicon, prefix: str = "lex"):
     return extra
 
 
-def contact_features(text: str) -> list[tuple[str, int, int]]:
-    """Contact details (phone, QQ, WeChat id, URL, e-mail) as `contact:<kind>` features."""
+@lru_cache(maxsize=8192)
+def contacts_in(text: str) -> tuple:
+    """detector.contacts.extract_contacts, remembered for the last texts: the featurizer and the
+    detector's `contacts` field read the same post's contacts once."""
     from detector.contacts import extract_contacts
 
-    return [(f"contact:{c.kind}", c.start, c.end) for c in extract_contacts(text)]
+    return tuple(extract_contacts(text))
+
+
+def contact_features(text: str) -> list[tuple[str, int, int]]:
+    """Contact details (phone, QQ, WeChat id, URL, e-mail) as `contact:<kind>` features."""
+    return [(f"contact:{c.kind}", c.start, c.end) for c in contacts_in(text)]
 
 
 def combine(*fns: ExtraFeatures) -> ExtraFeatures | None:
@@ -148,90 +125,106 @@ def feature_index(feature: str, n_features: int) -> int:
     return abs(murmurhash3_32(feature, seed=0, positive=False)) % n_features
 
 
+def feature_columns(feats: list[str], n_features: int) -> np.ndarray:
+    """feature_index of every name in `feats`, as one int32 array, hashed in one call."""
+    if not feats:
+        return np.zeros(0, np.int32)
+    if _hashing_transform is None:  # pragma: no cover
+        return np.array([feature_index(f, n_features) for f in feats], np.int32)
+    cols, _, _ = _hashing_transform([zip(feats, repeat(1))], n_features, np.float64, False, 0)
+    return np.asarray(cols, np.int32)
+
+
+@dataclass
+class FeatureBatch:
+    """The features of a batch of cleaned texts, flat: text i's features are
+    [indptr[i], indptr[i+1]) of `cols` (hashed column), `starts`/`ends` (span in the cleaned text)
+    and `views` (detector.ngrams.VIEWS code); its words (evidence units) are [uptr[i], uptr[i+1])
+    of `ustarts`/`uends`. `X` holds the TF-IDF rows once the scorer has computed them."""
+    texts: list[str]
+    indptr: np.ndarray
+    cols: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    views: np.ndarray
+    uptr: np.ndarray
+    ustarts: np.ndarray
+    uends: np.ndarray
+    X: sp.csr_matrix | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
 class Featurizer:
     """Cleaned text -> n-gram features (with spans) -> hashed, idf-weighted, L2-normed rows."""
 
-    def __init__(self, config: FeaturizerConfig, segmenter: Segmenter,
+    def __init__(self, config: FeaturizerConfig, segmenter: Segmenter | None = None,
                  extra: ExtraFeatures | None = None, idf: np.ndarray | None = None):
         self.config = config
+        if segmenter is None or segmenter.kind != config.segmenter:  # the config names the segmenter
+            segmenter = Segmenter(segmenter.userdict if segmenter else None, config.segmenter)
         self.segmenter = segmenter
         self.extra = extra
         self.idf_ = idf
-        self._hasher = FeatureHasher(n_features=config.n_features, input_type="string",
-                                     alternate_sign=False)
+
+    def _grams(self, text: str, g: Grams) -> str:
+        """Append every feature of one cleaned text to `g`; returns the text as featurized."""
+        c = self.config
+        text = text[: c.max_chars]
+        tokens = self.segmenter.tokens
+        if c.atomic_placeholders and "[" in text:
+            pos = 0
+            for m in ATOM_RE.finditer(text):
+                add_piece(g, c, tokens, text[pos:m.start()], pos)
+                g.ustarts.append(m.start())
+                g.uends.append(m.end())
+                if m.group() not in c.silent_atoms:
+                    g.add("a:" + m.group(), m.start(), m.end(), ATOM)
+                pos = m.end()
+            add_piece(g, c, tokens, text[pos:], pos)
+        else:
+            add_piece(g, c, tokens, text, 0)
+        if self.extra is not None:
+            for f, s, e in self.extra(text):
+                g.add(f, s, e, view_of(f))
+        return text
+
+    def analyze(self, texts: Iterable[str]) -> FeatureBatch:
+        """One pass over a batch of cleaned texts: every feature's column, span and view."""
+        g, done, indptr, uptr = Grams(), [], [0], [0]
+        for t in texts:
+            done.append(self._grams(t, g))
+            indptr.append(len(g.feats))
+            uptr.append(len(g.ustarts))
+        i32 = np.int32
+        return FeatureBatch(done, np.array(indptr, np.int64), feature_columns(g.feats, self.config.n_features),
+                            np.array(g.starts, i32), np.array(g.ends, i32), np.array(g.views, np.int8),
+                            np.array(uptr, np.int64), np.array(g.ustarts, i32), np.array(g.uends, i32))
 
     def features_with_spans(self, text: str) -> list[tuple[str, int, int]]:
         """All features of a cleaned text, each with its [start, end) span in that text."""
-        c = self.config
-        text = text[: c.max_chars]
-        if c.atomic_placeholders and "[" in text:
-            out, pos = [], 0
-            for m in ATOM_RE.finditer(text):
-                out.extend(self._views(text[pos:m.start()], pos))
-                if m.group() not in c.silent_atoms:
-                    out.append(("a:" + m.group(), m.start(), m.end()))
-                pos = m.end()
-            out.extend(self._views(text[pos:], pos))
-        else:
-            out = self._views(text, 0)
-        if self.extra is not None:
-            out.extend(self.extra(text))
-        return out
-
-    def _views(self, text: str, offset: int) -> list[tuple[str, int, int]]:
-        """Character, word and phonetic n-grams of a text without atoms, spans shifted by `offset`."""
-        if not text:
-            return []
-        c = self.config
-        base, index = skeleton(text) if c.skeleton else (text, None)
-        out = self._ngrams(base)
-        if c.pinyin_ngram_max > 0:
-            out.extend(phonetic_ngrams(base, c.pinyin_ngram_min, c.pinyin_ngram_max))
-        if index is not None:  # spans in the skeleton -> spans in the cleaned text
-            out = [(f, index[s], index[e - 1] + 1) for f, s, e in out]
-            out.extend(dropped_symbols(text, index))
-        if offset:
-            out = [(f, s + offset, e + offset) for f, s, e in out]
-        return out
-
-    def _ngrams(self, text: str) -> list[tuple[str, int, int]]:
-        c = self.config
-        if c.text_only:
-            return self._text_ngrams(text)
-        out: list[tuple[str, int, int]] = []
-        n = len(text)
-        for k in range(c.char_ngram_min, c.char_ngram_max + 1):
-            out.extend(("c:" + text[i:i + k], i, i + k) for i in range(n - k + 1)
-                       if not text[i:i + k].isspace())
-        words = self.segmenter.cut_spans(text)
-        for k in range(c.word_ngram_min, c.word_ngram_max + 1):
-            for i in range(len(words) - k + 1):
-                grp = words[i:i + k]
-                out.append(("w:" + " ".join(w for w, _, _ in grp), grp[0][1], grp[-1][2]))
-        return out
-
-    def _text_ngrams(self, text: str) -> list[tuple[str, int, int]]:
-        """The `text_only` n-grams (see FeaturizerConfig)."""
-        c = self.config
-        out: list[tuple[str, int, int]] = []
-        for m in _WORD_RUN.finditer(text):
-            run, a = m.group(), m.start()
-            for k in range(c.char_ngram_min, c.char_ngram_max + 1):
-                out.extend(("c:" + run[i:i + k], a + i, a + i + k) for i in range(len(run) - k + 1))
-        out.extend((f"d:{_digit_class(m.end() - m.start())}", m.start(), m.end()) for m in _DIGIT_RUN.finditer(text))
-        words = [w for w in self.segmenter.cut_spans(text) if _HAS_LETTER.search(w[0])]
-        for k in range(c.word_ngram_min, c.word_ngram_max + 1):
-            for i in range(len(words) - k + 1):
-                grp = words[i:i + k]
-                out.append(("w:" + " ".join(w for w, _, _ in grp), grp[0][1], grp[-1][2]))
-        return out
+        g = Grams()
+        self._grams(text, g)
+        return list(zip(g.feats, g.starts, g.ends))
 
     def features(self, text: str) -> list[str]:
         return [f for f, _, _ in self.features_with_spans(text)]
 
+    def batch_counts(self, batch: FeatureBatch) -> sp.csr_matrix:
+        """Raw hashed counts of a batch, one row per text (as sklearn's FeatureHasher makes them)."""
+        X = sp.csr_matrix((np.ones(len(batch.cols)), batch.cols.copy(), batch.indptr.copy()),
+                          shape=(len(batch), self.config.n_features), dtype=np.float64)
+        X.sum_duplicates()  # in place: on copies, so the batch keeps one column per feature
+        return X
+
     def counts(self, texts: Iterable[str]) -> sp.csr_matrix:
-        """Raw hashed counts, one row per cleaned text."""
-        return self._hasher.transform(self.features(t) for t in texts).tocsr()
+        """Raw hashed counts, one row per cleaned text (in batches of CHUNK texts)."""
+        texts = list(texts)
+        parts = [self.batch_counts(self.analyze(texts[i:i + CHUNK])) for i in range(0, len(texts), CHUNK)]
+        if not parts:
+            return sp.csr_matrix((0, self.config.n_features), dtype=np.float64)
+        return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
 
     def fit(self, texts: Iterable[str]) -> "Featurizer":
         """Learn smoothed idf (as scikit-learn's TfidfTransformer) from cleaned texts."""
@@ -243,9 +236,18 @@ class Featurizer:
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         """TF-IDF rows (sublinear tf, L2 norm)."""
+        return self.tfidf(self.counts(texts))
+
+    def transform_batch(self, batch: FeatureBatch) -> sp.csr_matrix:
+        """The batch's TF-IDF rows, kept in `batch.X`."""
+        if batch.X is None:
+            batch.X = self.tfidf(self.batch_counts(batch))
+        return batch.X
+
+    def tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         if self.idf_ is None:
             raise RuntimeError("Featurizer is not fitted: call fit() or load idf")
-        X = self.counts(texts).astype(np.float32)
+        X = counts.astype(np.float32)
         if self.config.sublinear_tf:
             np.log(X.data, X.data)
             X.data += 1.0

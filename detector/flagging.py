@@ -1,8 +1,6 @@
 """From calibrated scores to flags and a review priority."""
 from __future__ import annotations
 
-import numpy as np
-
 
 def flags_for(scores: dict[str, float], thresholds: dict[str, float]) -> list[str]:
     """Risks at or over their threshold, highest score first. A score of 0 is never a flag, even
@@ -25,4 +23,4 @@ def priority(scores: dict[str, float], thresholds: dict[str, float], boost: floa
         best = max(best, v)
     lo, hi = (0.5, 1.0) if best >= 0.5 else (0.0, 0.5)
     best = min(hi, best + boost * (hi - best))
-    return round(float(np.clip(best, lo, hi)), 4)
+    return round(min(max(float(best), lo), hi), 4)  # plain floats: np.clip on a scalar costs ~20 µs a post

@@ -18,8 +18,6 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-Syllable = tuple[str, int, int]  # (syllable, start, end) in the text
-_LATIN = re.compile(r"[a-zA-Z]+")
 _MAX_SYLLABLE = 6  # "zhuang", "shuang"
 
 
@@ -132,44 +130,78 @@ def split_pinyin(run: str) -> tuple[str, ...] | None:
     return tuple(reversed(cuts))
 
 
-def syllable_runs(text: str) -> list[list[Syllable]]:
-    """Maximal runs of consecutive syllables in `text`: every Chinese character gives its
-    reading, every ASCII letter run that is pinyin gives its syllables; anything else (digits,
-    punctuation, English words) ends a run."""
+_SYLLABLE_TOKEN = re.compile(r"[\u4e00-\u9fff]+|[a-zA-Z]+")
+
+
+def syllable_runs(text: str) -> list[tuple[list[str], list[int], list[int]]]:
+    """Maximal runs of consecutive syllables in `text`, each as (syllables, starts, ends): every
+    Chinese character gives its reading, every ASCII letter run that is pinyin gives its
+    syllables; anything else (digits, punctuation, spaces, English words, characters without a
+    reading) ends a run."""
     reading, _ = _tables()
-    runs: list[list[Syllable]] = []
-    cur: list[Syllable] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in reading:
-            cur.append((reading[ch], i, i + 1))
-            i += 1
+    runs: list[tuple[list[str], list[int], list[int]]] = []
+    syl: list[str] = []
+    st: list[int] = []
+    en: list[int] = []
+    last = -1
+    for m in _SYLLABLE_TOKEN.finditer(text):
+        a, chunk = m.start(), m.group()
+        if a != last and syl:  # something between: the run ends
+            runs.append((syl, st, en))
+            syl, st, en = [], [], []
+        last = m.end()
+        if chunk[0] >= "\u4e00":
+            got = list(map(reading.get, chunk))
+            if None not in got:
+                syl.extend(got)
+                st.extend(range(a, a + len(chunk)))
+                en.extend(range(a + 1, a + len(chunk) + 1))
+                continue
+            for i, r in enumerate(got):
+                if r is None:
+                    if syl:
+                        runs.append((syl, st, en))
+                        syl, st, en = [], [], []
+                else:
+                    syl.append(r)
+                    st.append(a + i)
+                    en.append(a + i + 1)
             continue
-        m = _LATIN.match(text, i) if ch.isascii() and ch.isalpha() else None
-        parts = split_pinyin(m.group().lower()) if m else None
-        if parts:
-            pos = i
-            for s in parts:
-                cur.append((s, pos, pos + len(s)))
-                pos += len(s)
-            i = m.end()
+        parts = split_pinyin(chunk.lower())
+        if parts is None:
+            if syl:
+                runs.append((syl, st, en))
+                syl, st, en = [], [], []
             continue
-        if cur:
-            runs.append(cur)
-            cur = []
-        i = m.end() if m else i + 1
-    if cur:
-        runs.append(cur)
+        for s in parts:
+            syl.append(s)
+            st.append(a)
+            a += len(s)
+            en.append(a)
+    if syl:
+        runs.append((syl, st, en))
     return runs
+
+
+def add_phonetic_ngrams(text: str, n_min: int, n_max: int, feats: list, starts: list, ends: list) -> None:
+    """Append the `p:` features of `text` (n-grams of consecutive syllables) and their spans."""
+    for syl, st, en in syllable_runs(text):
+        n = len(syl)
+        for k in range(n_min, min(n_max, n) + 1):
+            if k == 1:
+                feats.extend(["p:" + s for s in syl])
+            elif k == 2:
+                feats.extend(["p:" + a + " " + b for a, b in zip(syl, syl[1:])])
+            else:
+                feats.extend(["p:" + " ".join(syl[i:i + k]) for i in range(n - k + 1)])
+            starts.extend(st[:n - k + 1])
+            ends.extend(en[k - 1:])
 
 
 def phonetic_ngrams(text: str, n_min: int, n_max: int) -> list[tuple[str, int, int]]:
     """`p:` features: n-grams of consecutive syllables, each with its span in `text`."""
-    out = []
-    for run in syllable_runs(text):
-        for k in range(n_min, n_max + 1):
-            for i in range(len(run) - k + 1):
-                grp = run[i:i + k]
-                out.append(("p:" + " ".join(s for s, _, _ in grp), grp[0][1], grp[-1][2]))
-    return out
+    feats: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    add_phonetic_ngrams(text, n_min, n_max, feats, starts, ends)
+    return list(zip(feats, starts, ends))

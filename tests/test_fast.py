@@ -153,3 +153,55 @@ def test_evidence_terms_are_never_punctuation_only(tiny_model):
     (res,) = det.score(["！！！你就是个脑残，，，滚出去！！！"])
     terms = [it["term"] for items in res["evidence"].values() for it in items]
     assert terms and all(any(ch.isalnum() for ch in t) for t in terms), terms
+
+
+# the featurizer before the one-pass refactor (issue 14), on these texts: sha256 of every text's
+# sorted (feature, start, end) list, for the recipe's featurizer and for the plain default one
+GOLDEN_TEXTS = ["你-就-是 sha逼!!", "加🔥微🔥信 abc_12345，日结 http://t.cn/xyz", "@某人 [捂脸] 可怕，可怕 123 ①②", "",
+                "ＯＫ 好的～～ 尼玛", "有偿删帖找水军控评 v：wx888888"]
+GOLDEN = {"recipe": ("14fde28ef5a8e4df34b97a6220382b9ec2bc2758d828edf86a9445878e1ac68d", 201),
+          "plain": ("1f6db0917010db3d152bea8e802ed21790a552c5a95a70cfb623510556e04811", 301)}
+
+
+def test_features_and_spans_are_those_of_the_featurizer_before_the_one_pass_refactor():
+    import hashlib
+    import tomllib
+    from pathlib import Path
+
+    from detector.cleaning import clean
+    from detector.scorers.fast import extra_features
+    from detector.segment import DEFAULT_USERDICT
+
+    recipe = tomllib.loads((Path(__file__).parent.parent / "configs" / "fast.toml").read_text())["featurizer"]
+    fcfg = FeaturizerConfig.from_dict({**recipe, "segmenter": "jieba"})
+    feats = {"recipe": Featurizer(fcfg, Segmenter(DEFAULT_USERDICT), extra=extra_features(fcfg, {})),
+             "plain": Featurizer(FeaturizerConfig(), Segmenter(None))}
+    for name, feat in feats.items():
+        items = [sorted(feat.features_with_spans(clean(t).text)) for t in GOLDEN_TEXTS]
+        digest = hashlib.sha256(json.dumps(items, ensure_ascii=False).encode()).hexdigest()
+        assert (digest, sum(map(len, items))) == GOLDEN[name], name
+
+
+def test_one_pass_counts_are_the_hashers_counts_of_each_texts_features():
+    from sklearn.feature_extraction import FeatureHasher
+
+    feat = Featurizer(FeaturizerConfig(n_features=2**12, skeleton=True, pinyin_ngram_max=3, text_only=True,
+                                       atomic_placeholders=True), Segmenter(None))
+    texts = ["加微信刷单日结", "", "[URL] 你好 你好", "哈哈哈哈哈哈", "sha逼 123"]
+    ref = FeatureHasher(n_features=2**12, input_type="string", alternate_sign=False).transform(
+        feat.features(t) for t in texts)
+    batch = feat.analyze(texts)
+    assert (feat.batch_counts(batch) != ref).nnz == 0 and (feat.counts(texts) != ref).nnz == 0
+    assert batch.indptr.tolist() == np.cumsum([0] + [len(feat.features(t)) for t in texts]).tolist()
+    spans = [(int(s), int(e)) for s, e in zip(batch.starts, batch.ends)]
+    assert spans == [(s, e) for t in texts for _, s, e in feat.features_with_spans(t)]
+
+
+def test_scores_of_the_one_pass_equal_predict_proba(tiny_model):
+    det = Detector.from_pretrained(tiny_model)
+    texts = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "", "这本书写得很好"] * 3
+    p = det.predict_proba(texts)
+    cleaned = det.clean(texts)
+    np.testing.assert_array_equal(det._gate(det.scorer.batch_proba(det.scorer.analyze(cleaned)), cleaned), p)
+    for res, row in zip(det.score(texts), p):
+        assert res["scores"] == {r: round(float(x), 4) for r, x in zip(det.labels, row)}

@@ -2,7 +2,6 @@
 with a calibrator per risk. Weights are float32 arrays in safetensors."""
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +9,9 @@ from safetensors.numpy import save_file
 
 from detector.calibration import Calibrator, sigmoid
 from detector.cleaning import CleanText
-from detector.features import (Featurizer, FeaturizerConfig, combine, contact_features,
-                               feature_index, lexicon_features)
+from detector.evidence import post_evidence
+from detector.features import (FeatureBatch, Featurizer, FeaturizerConfig, combine, contact_features,
+                               lexicon_features)
 from detector.lexicon import load_lexicon
 from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays, need
 from detector.segment import Segmenter
@@ -43,6 +43,16 @@ class FastScorer:
     def decision_function(self, texts: list[CleanText]) -> np.ndarray:
         return self._logits(self.featurizer.transform(t.text for t in texts))
 
+    def analyze(self, texts: list[CleanText]) -> FeatureBatch:
+        """One pass over a batch: features with spans and views, and their TF-IDF rows; scores
+        (batch_proba) and evidence (batch_evidence) are both read off it."""
+        batch = self.featurizer.analyze(t.text for t in texts)
+        self.featurizer.transform_batch(batch)
+        return batch
+
+    def batch_proba(self, batch: FeatureBatch) -> np.ndarray:
+        return self.calibrated(*self.logits_and_gates(batch.X))
+
     def _logits(self, X) -> np.ndarray:
         return np.asarray(X @ self.coef_.T) + self.intercept_[None, :]
 
@@ -63,28 +73,30 @@ class FastScorer:
     def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
         return self.calibrated(*self.logits_and_gates(self.featurizer.transform(t.text for t in texts)))
 
+    def batch_evidence(self, batch: FeatureBatch, i: int, text: CleanText, labels: list[str],
+                       k: int = 5) -> dict[str, list[dict]]:
+        """Evidence (detector/evidence.py) of post `i` of `batch` for each of `labels`, read off
+        the batch's features: each feature's contribution is coefficient × its TF-IDF value."""
+        a, b = int(batch.indptr[i]), int(batch.indptr[i + 1])
+        if a == b or not labels:
+            return {label: [] for label in labels}
+        cols = batch.cols[a:b]
+        row = batch.X[i]
+        order = np.argsort(row.indices)  # the TF-IDF rows keep scipy's index order: look up sorted
+        idx, data = row.indices[order], row.data[order]
+        pos = np.minimum(np.searchsorted(idx, cols), max(len(idx) - 1, 0))
+        val = np.where(idx[pos] == cols, data[pos], 0.0) if len(idx) else np.zeros(len(cols))
+        _, inv, count = np.unique(cols, return_inverse=True, return_counts=True)
+        rows = [self.labels.index(label) for label in labels]
+        contrib = self.coef_[np.ix_(rows, cols)].astype(np.float64) * (val / count[inv])[None, :]
+        ua, ub = int(batch.uptr[i]), int(batch.uptr[i + 1])
+        items = post_evidence(text, len(batch.texts[i]), batch.starts[a:b], batch.ends[a:b], batch.views[a:b],
+                              batch.ustarts[ua:ub], batch.uends[ua:ub], contrib, k)
+        return dict(zip(labels, items))
+
     def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
-        """The n-grams with the largest positive contribution w_j * x_j to `label`'s score."""
-        j = self.labels.index(label)
-        feats = self.featurizer.features_with_spans(text.text)
-        if not feats:
-            return []
-        x = self.featurizer.transform([text.text])
-        xval = dict(zip(x.indices.tolist(), x.data.tolist()))
-        n = self.featurizer.config.n_features
-        spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for f, s, e in feats:
-            spans[f].append((s, e))
-        scored = []
-        for f, sp_list in spans.items():
-            if not any(ch.isalnum() for ch in f.split(":", 1)[1]):
-                continue  # punctuation-only n-grams score, but they explain nothing to a reviewer
-            idx = feature_index(f, n)
-            contrib = float(self.coef_[j, idx]) * xval.get(idx, 0.0)
-            if contrib > 0:
-                scored.append((contrib, f, sp_list))
-        scored.sort(key=lambda t: -t[0])
-        return [_evidence(text, f, c, sp_list) for c, f, sp_list in scored[:k]]
+        """The words with the largest share of `label`'s score (detector/evidence.py)."""
+        return self.batch_evidence(self.analyze([text]), 0, text, [label], k)[label]
 
     def save(self, path: Path) -> dict:
         arrays = {"idf": self.featurizer.idf_, "coef": self.coef_, "intercept": self.intercept_}
@@ -117,7 +129,8 @@ class FastScorer:
         check_shapes(arrays, len(labels), fcfg.n_features, path / WEIGHTS)
         userdict = inside(path, config["userdict"], file, "scorer.userdict", "file") if config.get("userdict") else None
         lexicons = {kind: inside(path, config[kind], file, f"scorer.{kind}", "file") for kind in LEXICONS if config.get(kind)}
-        feat = Featurizer(fcfg, Segmenter(userdict), extra=extra_features(fcfg, lexicons), idf=arrays["idf"])
+        feat = Featurizer(fcfg, Segmenter(userdict, fcfg.segmenter), extra=extra_features(fcfg, lexicons),
+                          idf=arrays["idf"])
         cals = calibrators(config, arrays, labels, file)
         gates = {}
         for lab in config.get("gates", []):
@@ -167,8 +180,3 @@ def extra_features(config: FeaturizerConfig, lexicons: dict[str, Path]):
 def _packaged(kind: str) -> Path:
     return Path(__file__).resolve().parent.parent / "resources" / LEXICONS[kind][0]
 
-
-def _evidence(text: CleanText, feature: str, contrib: float, spans: list[tuple[int, int]]) -> dict:
-    orig = sorted({text.to_original(s, e) for s, e in spans})
-    term = feature.split(":", 1)[1].replace(" ", "")
-    return {"term": term, "weight": round(contrib, 4), "spans": [list(s) for s in orig]}
