@@ -9,7 +9,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-LIBRARIES = ("jingwang", "numpy", "scipy", "scikit-learn", "jieba", "torch", "transformers",
+LIBRARIES = ("jingwang", "numpy", "scipy", "scikit-learn", "jieba", "rjieba", "pypinyin", "torch", "transformers",
              "datasets", "safetensors", "tokenizers", "opencc-python-reimplemented")
 
 
