@@ -68,5 +68,6 @@ def test_evaluate_file_report_shows_the_model_evidence(tiny_model, tmp_path):
                     '{"text": "谢谢大家的帮助", "label": 0}\n{"text": "你全家都是废物", "label": 1}\n', encoding="utf-8")
     evaluate_file(tiny_model, data, "harassment", tmp_path / "ev", n_boot=20)
     page = (tmp_path / "ev" / "report.html").read_text(encoding="utf-8")
-    assert "<mark>" in page and "脑残" in page and "出去&lt;b&gt;</td>" in page
+    # evidence is marked word by word (the tiny model has no user dictionary: jieba cuts 个脑|残)
+    assert "<mark>滚出去</mark>&lt;b&gt;</td>" in page and re.search(r"滚出去 \d+% \(word/chars\)", page)
     assert len(_pngs(page)) == 1

@@ -153,14 +153,23 @@ def compare_html(cmp: dict) -> str:
               f"p = {e(pv)}. ECE A {num(cmp['ece']['a'])}, B {num(cmp['ece']['b'])}.</p>")
 
 
+def evidence_label(ev: dict) -> str:
+    """`term share% (views)` (the fast model's items, README "Output format"); `term weight` for
+    evidence without a share (the transformer's occlusion)."""
+    if "share" in ev:
+        views = f" ({'/'.join(ev['views'])})" if ev.get("views") else ""
+        return f"{ev['term']} {ev['share']:.0%}{views}"
+    return f"{ev['term']} {ev['weight']:+.2f}"
+
+
 def examples_html(examples: dict) -> str:
     parts = []
     for key, title in (("false_positives", "Worst false positives (not risky, highest scores)"),
                        ("false_negatives", "Worst false negatives (risky, lowest scores)")):
         rows = [[td(x["p"]), f'<td class="text">{highlight(x["text"], x["evidence"])}</td>',
-                 td(", ".join(f"{ev['term']} {ev['weight']:+.2f}" for ev in x["evidence"]))]
+                 td(", ".join(evidence_label(ev) for ev in x["evidence"]))]
                 for x in examples.get(key, [])]
-        parts.append(f"<h3>{e(title)}</h3>" + (table(["score", "text (evidence marked)", "evidence: n-gram, weight"], rows)
+        parts.append(f"<h3>{e(title)}</h3>" + (table(["score", "text (evidence marked)", "evidence: word, share of the score"], rows)
                                               if rows else "<p>none</p>"))
     return "".join(parts)
 

@@ -139,7 +139,7 @@ def _span(sp) -> list[int] | None:
 
 
 def _entry(e) -> dict | None:
-    """One evidence entry: a term (text) with its weight and spans, or a campaign cluster."""
+    """One evidence entry: a term (text) with its weight, share, views and spans, or a campaign cluster."""
     if not isinstance(e, dict):
         return None
     if "term" in e:
@@ -149,6 +149,11 @@ def _entry(e) -> dict | None:
         out = {"term": term, "spans": [s for s in map(_span, spans) if s is not None]}
         if _number(e.get("weight")) is not None:
             out["weight"] = _number(e["weight"])
+        if _number(e.get("share")) is not None:
+            out["share"] = _number(e["share"])
+        views = e.get("views")
+        if isinstance(views, list) and all(_name(v) for v in views) and len(views) <= 20:
+            out["views"] = views
         if _name(e.get("kind")):
             out["kind"] = e["kind"]
         return out

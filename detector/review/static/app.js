@@ -328,8 +328,12 @@ function renderEvidence(evidence) {
     const span = el("span", {}, el("span", { class: `badge ${riskClass(risk)}`, text: risk }), " ");
     entries.forEach((e, k) => {
       if (e.term !== undefined) {
-        span.appendChild(el("span", { class: "term", text: e.term }));
-        if (typeof e.weight === "number") span.appendChild(document.createTextNode(` ${num(e.weight).toFixed(2)}`));
+        const term = el("span", { class: "term", text: e.term });
+        if (Array.isArray(e.views)) term.title = `views: ${arr(e.views).map(txt).join(", ")}`;
+        span.appendChild(term);
+        // share: the item's part of the risk's score (README, Output format); older records: weight
+        if (typeof e.share === "number") span.appendChild(document.createTextNode(` ${Math.round(num(e.share) * 100)}%`));
+        else if (typeof e.weight === "number") span.appendChild(document.createTextNode(` ${num(e.weight).toFixed(2)}`));
       } else if (e.cluster_id !== undefined) {
         span.appendChild(el("span", { class: "term", text: `cluster ${txt(e.cluster_id)} (${txt(e.size)} posts)` }));
       }
