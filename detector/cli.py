@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import sys
 from functools import wraps
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from detector.scoring import ScoreSummary, score_file
+if TYPE_CHECKING:  # imported when a command runs: registering commands stays cheap
+    from detector.scoring import ScoreSummary
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Jingwang (净网): score Chinese posts for rumor, paid posting and harassment.")
+
+class Group(typer.core.TyperGroup):
+    """A command group whose help lists each command with its whole summary (the docstring's
+    first paragraph), wrapped to the terminal: click would cut it at the terminal's width."""
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, " ".join((cmd.help or "").split("\n\n")[0].split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def sub_app(help: str, **kwargs) -> typer.Typer:
+    """A `jingwang` command or group of commands. Help is click's plain layout: at any terminal
+    width (80 columns too) option names and values are never cut, only help text is wrapped."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, cls=Group, **kwargs)
+
+
+app = sub_app("Jingwang (净网): score Chinese posts for rumor, paid posting and harassment.", add_completion=False)
 err = Console(stderr=True)
 
 
@@ -31,19 +53,36 @@ def friendly(fn):
     return wrapper
 
 
+def share(n: int, of: int) -> str:
+    """`n` with its percentage of `of`: '1,234 (5.6%)'; 0.01% steps below 1%."""
+    if not of:
+        return f"{n:,}"
+    pct = 100 * n / of
+    return f"{n:,} ({pct:.2f}%)" if 0 < pct < 1 else f"{n:,} ({pct:.1f}%)"
+
+
+def summary_rows(s: ScoreSummary) -> list[tuple[str, str]]:
+    """The end-of-run summary of `jingwang score` as (what, value) rows: counts with their share
+    of the records read (scored, bad) or of the posts scored (flags, campaigns)."""
+    rows = [("records read", f"{s.read:,}"), ("scored", share(s.scored, s.read)), ("bad records", share(s.bad, s.read))]
+    if s.resumed_from:  # posts with any flag are counted by this run only
+        rows.append(("any flag (this run)", share(s.any_flag_now, s.scored_now)))
+    else:
+        rows.append(("posts with any flag", share(s.any_flag_now, s.scored)))
+    rows += [(f"  {r}", share(n, s.scored)) for r, n in s.flagged.items()]
+    if s.campaign_clusters is not None:
+        rows.append(("campaign clusters", f"{s.campaign_clusters:,}, holding {share(s.campaign_posts, s.scored)} posts"))
+    rows.append(("time", f"{s.seconds:,.1f} s ({s.posts_per_s:,.0f} posts/s)"))
+    rows += [(k, v) for k, v in (("output", s.out), ("flagged items", s.flagged_out), ("errors", s.errors_out)) if v]
+    return rows
+
+
 def print_summary(s: ScoreSummary) -> None:
     t = Table(title="jingwang score", show_header=False)
-    t.add_row("records read", str(s.read))
-    t.add_row("scored", str(s.scored))
-    t.add_row("bad records", str(s.bad))
-    for r, n in s.flagged.items():
-        t.add_row(f"flagged {r}", str(n))
-    t.add_row("time", f"{s.seconds:.1f} s ({s.posts_per_s:,.0f} posts/s)")
-    t.add_row("output", s.out)
-    if s.flagged_out:
-        t.add_row("flagged items", s.flagged_out)
-    if s.errors_out:
-        t.add_row("errors", s.errors_out)
+    t.add_column(no_wrap=True)
+    t.add_column(overflow="fold")
+    for what, value in summary_rows(s):
+        t.add_row(what, value)
     err.print(t)
 
 
@@ -77,6 +116,8 @@ def score(
                                            "progress checkpoints (0 = after every batch)"),
 ):
     """Score posts; write one JSON record per post with scores, flags, priority and evidence."""
+    from detector.scoring import score_file
+
     s = score_file(input, model, out, flagged=flagged, text_field=text_field, id_field=id_field,
                    strict=strict, batch_size=batch_size, progress=not quiet and sys.stderr.isatty(),
                    campaigns=campaigns, evidence=evidence, workers=workers, engine=engine,

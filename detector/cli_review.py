@@ -11,10 +11,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from detector.cli import app, err, friendly
+from detector.cli import app, err, friendly, sub_app
 
-review_app = typer.Typer(help="Human review: queue scored posts, review them in the browser, export decisions.",
-                         no_args_is_help=True)
+review_app = sub_app("Human review: queue scored posts, review them in the browser, export decisions.")
 app.add_typer(review_app, name="review")
 
 DB_HELP = "review queue (SQLite file)"

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from tqdm import tqdm
-
 from detector.detector import Detector
 from detector.guards import DuplicateIds, MAX_TOLD, check_input, check_outputs, encode_records, error_lines, id_key
 from detector.io import BadRecord, Post, format_of, iter_posts, json_line
+from detector.progress import progress_bar
 from detector.resume import FLAGGED_SUFFIX, SPOOL_SUFFIX, Sink, progress_path, start_progress
 
 MAX_CHARS_WARN = 20000
@@ -47,6 +46,9 @@ class ScoreSummary:
     errors_out: str | None = None
     resumed_from: int = 0      # input records already done by an interrupted run (--resume)
     scored_now: int = 0        # scored by this run
+    any_flag_now: int = 0      # posts of this run with at least one flag
+    campaign_clusters: int | None = None  # --campaigns: near-duplicate clusters, and the posts in them
+    campaign_posts: int = 0
     warnings: list[str] = field(default_factory=list)  # about the whole input (also told on stderr)
 
     @property
@@ -265,11 +267,13 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
     items = iter_posts(input, text_field, id_field, **start)
     first = next(items, None)  # opens the input (clear error) before any output is touched
     camp = campaign_lookup(input, text_field, id_field) if campaigns else None
+    if camp is not None:
+        summary.campaign_clusters, summary.campaign_posts = len({c["cluster_id"] for c in camp.values()}), len(camp)
     ctx = BatchContext(input, id_field, evidence, camp)
     sink = Sink(out, flagged, errors_path(out), state, checkpoint_s, hasher)
     results = run_engine(det, spec, ctx, _chain(first, items), (input, text_field, id_field, start),
                          batch_size, workers, engine, ray_address)
-    dups = consume(results, sink, summary, input, strict, progress)
+    dups = consume(results, sink, summary, input, strict, progress_bar(input, state, progress))
     summary.warnings = run_warnings(state, dups)
     for w in summary.warnings:
         print(f"{input}: warning: {w}", file=sys.stderr)
@@ -277,12 +281,11 @@ def score_file(input: str, model: str | Path | Detector, out: str, flagged: str 
 
 
 def consume(results: Iterable[BatchResult], sink: Sink, summary: ScoreSummary, input: str, strict: bool,
-            progress: bool) -> DuplicateIds:
-    """Write every BatchResult through the sink (finished at the end, closed in any case);
-    the ids seen, for the duplicate warning."""
+            bar) -> DuplicateIds:
+    """Write every BatchResult through the sink (finished at the end, closed in any case), moving
+    the progress bar (detector.progress); the ids seen, for the duplicate warning."""
     dups = DuplicateIds()
     told = [0]  # problems seen so far: stderr shows the first MAX_TOLD, the errors file holds all
-    bar = tqdm(total=None, unit=" posts", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     try:
         for res in results:
             if strict and res.bad:
@@ -290,7 +293,8 @@ def consume(results: Iterable[BatchResult], sink: Sink, summary: ScoreSummary, i
             sink.write(res, error_lines(res, input, told))
             dups.add(res.ids)
             summary.scored_now += len(res.lines)
-            bar.update(res.n)
+            summary.any_flag_now += sum(1 for f in res.flags if f)
+            bar.update(res, len(res.lines))
         sink.finish()
     finally:
         sink.close(quiet=True)

@@ -7,11 +7,11 @@ from typing import List, Optional
 
 import typer
 
-from detector.cli import app, err, friendly
+from detector.cli import app, err, friendly, sub_app
 
-data_app = typer.Typer(help="Datasets: pull copies, check sha256.", no_args_is_help=True)
+data_app = sub_app("Datasets: pull copies, check sha256.")
 app.add_typer(data_app, name="data")
-model_app = typer.Typer(help="Base encoders and model exports.", no_args_is_help=True)
+model_app = sub_app("Base encoders and model exports.")
 app.add_typer(model_app, name="model")
 
 

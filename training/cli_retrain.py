@@ -8,10 +8,9 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from detector.cli import app, err, friendly
+from detector.cli import app, err, friendly, sub_app
 
-models_app = typer.Typer(help="Model registry: numbered versions under models/NAME and the current one.",
-                         no_args_is_help=True)
+models_app = sub_app("Model registry: numbered versions under models/NAME and the current one.")
 app.add_typer(models_app, name="models")
 
 
