@@ -32,7 +32,7 @@ MIN_SHARE = 0.01  # smaller parts of a score are not shown
 VIEW_ORDER = ("word", "chars", "pinyin", "lexicon", "contact", "digits", "atom", "symbol")
 
 
-def unit_ids(n: int, ustarts: np.ndarray, uends: np.ndarray, phrases: list[tuple[int, int]]) -> np.ndarray:
+def unit_ids(n: int, ustarts: np.ndarray, uends: np.ndarray, phrases) -> np.ndarray:
     """The unit of each of the `n` characters (non-decreasing ids from 0): one unit per word
     span; a character outside every word is a unit of its own; the words a phrase span touches
     are one unit."""
@@ -64,55 +64,74 @@ def _trimmed(ct: CleanText, s: int, e: int) -> tuple[int, int]:
     return a, b
 
 
-def post_evidence(ct: CleanText, n: int, starts: np.ndarray, ends: np.ndarray, views: np.ndarray,
+def post_evidence(ct: CleanText, text: str, starts: np.ndarray, ends: np.ndarray, views: np.ndarray,
                   ustarts: np.ndarray, uends: np.ndarray, contrib: np.ndarray, k: int) -> list[list[dict]]:
     """Evidence items of one post for each row of `contrib` (one row per risk: each feature's
-    contribution to that risk's score); `n` is the length of the featurized cleaned text."""
-    if n == 0 or len(starts) == 0:
+    contribution to that risk's score); `text` is the cleaned text as featurized."""
+    n = len(text)
+    if n == 0 or len(starts) == 0 or k <= 0:
         return [[] for _ in contrib]
-    phrases = [(int(s), int(e)) for s, e, v in zip(starts, ends, views) if v in _PHRASE_VIEWS and e - s > 1]
-    uid = unit_ids(n, ustarts, uends, phrases)
-    ubounds = np.r_[np.flatnonzero(np.diff(uid)) + 1, n]
-    ubounds = np.r_[0, ubounds]
-    length = np.maximum(ends - starts, 1)
-    return [_items(ct, uid, ubounds, starts, ends, views, row, length, k) for row in contrib]
+    ph = np.flatnonzero(np.isin(views, _PHRASE_VIEWS) & (ends - starts > 1))
+    uid = unit_ids(n, ustarts, uends, zip(starts[ph].tolist(), ends[ph].tolist()))
+    post = {"ct": ct, "text": text, "uid": uid, "bounds": np.r_[0, np.flatnonzero(np.diff(uid)) + 1, n],
+            "starts": starts, "ends": ends, "views": views, "first": uid[starts],
+            "last": uid[np.maximum(ends - 1, starts)], "length": np.maximum(ends - starts, 1)}
+    return [_items(post, row, k) for row in contrib]
 
 
-def _items(ct, uid, ubounds, starts, ends, views, contrib, length, k) -> list[dict]:
+def _unit_scores(post: dict, contrib: np.ndarray) -> np.ndarray:
+    """Each unit's summed contribution: a feature's spread evenly over its characters."""
+    n = len(post["uid"])
+    dens = contrib / post["length"]
+    per_char = np.cumsum(np.bincount(post["starts"], dens, minlength=n + 1)
+                         - np.bincount(post["ends"], dens, minlength=n + 1))[:n]
+    return np.bincount(post["uid"], per_char)
+
+
+def _fired(post: dict, positive: np.ndarray, n_units: int) -> np.ndarray:
+    """(units, views) bool: a feature contributing positively covers part of the unit."""
+    nv = len(VIEWS)
+    v = post["views"][positive].astype(np.int64)
+    lo = np.bincount(post["first"][positive] * nv + v, minlength=(n_units + 1) * nv)
+    hi = np.bincount((post["last"][positive] + 1) * nv + v, minlength=(n_units + 1) * nv)
+    return np.cumsum((lo - hi).reshape(n_units + 1, nv), axis=0)[:n_units] > 0
+
+
+def _items(post: dict, contrib: np.ndarray, k: int) -> list[dict]:
     positive = contrib > 0
     total = float(contrib[positive].sum())
-    if total <= 0 or k <= 0:
+    if total <= 0:
         return []
-    n = len(uid)
-    dens = contrib / length
-    per_char = np.cumsum(np.bincount(starts, dens, minlength=n + 1) - np.bincount(ends, dens, minlength=n + 1))[:n]
-    score = np.bincount(uid, per_char)
-    order = np.argsort(-score, kind="stable")[: 4 * k + 10]
-    groups: dict[str, dict] = {}
-    for u in order:
+    text, bounds = post["text"], post["bounds"]
+    score = _unit_scores(post, contrib)
+    by_text: dict[str, list] = {}  # the units of the best candidates, by their cleaned text
+    for u in np.argsort(-score, kind="stable")[: 4 * k + 10]:
         if score[u] < MIN_SHARE * total:
             break
-        a, b = _trimmed(ct, int(ubounds[u]), int(ubounds[u + 1]))
-        term = ct.original[a:b]
-        if not any(ch.isalnum() for ch in term):
-            continue  # punctuation or emoji only: it explains nothing to a reviewer
-        item = groups.setdefault(term, {"term": term, "score": 0.0, "spans": [], "units": []})
-        if [a, b] not in item["spans"]:
-            item["spans"].append([a, b])
-        item["score"] += float(score[u])
-        item["units"].append(u)
+        key = text[bounds[u]:bounds[u + 1]]
+        if any(ch.isalnum() for ch in key):  # punctuation or emoji only explains nothing
+            group = by_text.setdefault(key, [0.0, []])
+            group[0] += float(score[u])
+            group[1].append(int(u))
+    groups: dict[str, dict] = {}  # the best k, by their text in the original post
+    for _, units in sorted(by_text.values(), key=lambda g: -g[0])[:k]:
+        for u in units:
+            a, b = _trimmed(post["ct"], int(bounds[u]), int(bounds[u + 1]))
+            term = post["ct"].original[a:b]
+            if any(ch.isalnum() for ch in term):
+                item = groups.setdefault(term, {"term": term, "score": 0.0, "spans": [], "units": []})
+                item["spans"] += [[a, b]] if [a, b] not in item["spans"] else []
+                item["score"] += float(score[u])
+                item["units"].append(u)
     best = sorted(groups.values(), key=lambda it: -it["score"])[:k]  # a term's units add up
-    return [_item(it, ubounds, starts, ends, views, positive, total) for it in best]
+    fired = _fired(post, positive, len(score)) if best else None
+    return [{"term": it["term"], "share": round(it["score"] / total, 3), "weight": round(it["score"], 4),
+             "views": _view_names(fired[it["units"]].any(axis=0)), "spans": sorted(it["spans"])} for it in best]
 
 
-def _item(it: dict, ubounds, starts, ends, views, positive, total: float) -> dict:
-    fired = set()
-    for u in it["units"]:
-        a, b = ubounds[u], ubounds[u + 1]
-        fired.update(views[positive & (starts < b) & (ends > a)].tolist())
-    names = {VIEWS[v] for v in fired}
-    return {"term": it["term"], "share": round(it["score"] / total, 3), "weight": round(it["score"], 4),
-            "views": [v for v in VIEW_ORDER if v in names], "spans": sorted(it["spans"])}
+def _view_names(mask: np.ndarray) -> list[str]:
+    names = {VIEWS[v] for v in np.flatnonzero(mask)}
+    return [v for v in VIEW_ORDER if v in names]
 
 
 def with_contacts(original: str, items: list[dict], contacts: list[dict], k: int) -> list[dict]:

@@ -81,16 +81,17 @@ class FastScorer:
         if a == b or not labels:
             return {label: [] for label in labels}
         cols = batch.cols[a:b]
-        row = batch.X[i]
-        order = np.argsort(row.indices)  # the TF-IDF rows keep scipy's index order: look up sorted
-        idx, data = row.indices[order], row.data[order]
+        X = batch.X  # row i, read in place (the TF-IDF rows keep scipy's index order: look up sorted)
+        idx, data = X.indices[X.indptr[i]:X.indptr[i + 1]], X.data[X.indptr[i]:X.indptr[i + 1]]
+        order = np.argsort(idx)
+        idx, data = idx[order], data[order]
         pos = np.minimum(np.searchsorted(idx, cols), max(len(idx) - 1, 0))
         val = np.where(idx[pos] == cols, data[pos], 0.0) if len(idx) else np.zeros(len(cols))
-        _, inv, count = np.unique(cols, return_inverse=True, return_counts=True)
+        count = np.bincount(pos, minlength=len(idx))[pos]  # places the column's value is split over
         rows = [self.labels.index(label) for label in labels]
-        contrib = self.coef_[np.ix_(rows, cols)].astype(np.float64) * (val / count[inv])[None, :]
+        contrib = self.coef_[np.ix_(rows, cols)].astype(np.float64) * (val / count)[None, :]
         ua, ub = int(batch.uptr[i]), int(batch.uptr[i + 1])
-        items = post_evidence(text, len(batch.texts[i]), batch.starts[a:b], batch.ends[a:b], batch.views[a:b],
+        items = post_evidence(text, batch.texts[i], batch.starts[a:b], batch.ends[a:b], batch.views[a:b],
                               batch.ustarts[ua:ub], batch.uends[ua:ub], contrib, k)
         return dict(zip(labels, items))
 
