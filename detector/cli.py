@@ -53,6 +53,17 @@ def friendly(fn):
     return wrapper
 
 
+def fit_table(title: str, columns: tuple[str, ...] = (), names: int = 1, right: tuple[str, ...] = (),
+              **kwargs) -> Table:
+    """A table for an 80-column terminal that cuts nothing: its first `names` columns (risk,
+    set, field names) are never wrapped, the others wrap and fold words longer than their width
+    (rich would end them with '…')."""
+    t = Table(title=title, **kwargs)
+    for i, col in enumerate(columns):
+        t.add_column(col, no_wrap=i < names, overflow="fold", justify="right" if col in right else "left")
+    return t
+
+
 def share(n: int, of: int) -> str:
     """`n` with its percentage of `of`: '1,234 (5.6%)'; 0.01% steps below 1%."""
     if not of:
@@ -78,9 +89,7 @@ def summary_rows(s: ScoreSummary) -> list[tuple[str, str]]:
 
 
 def print_summary(s: ScoreSummary) -> None:
-    t = Table(title="jingwang score", show_header=False)
-    t.add_column(no_wrap=True)
-    t.add_column(overflow="fold")
+    t = fit_table("jingwang score", ("", ""), show_header=False)
     for what, value in summary_rows(s):
         t.add_row(what, value)
     err.print(t)

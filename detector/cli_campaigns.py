@@ -4,25 +4,23 @@ Importing this module registers the command on `detector.cli.app`."""
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from detector.campaigns import CampaignSummary, campaigns_file
-from detector.cli import app, err, friendly
+from detector.cli import app, err, fit_table, friendly, share
 
 
 def print_campaign_summary(s: CampaignSummary) -> None:
-    t = Table(title="jingwang campaigns", show_header=False)
-    t.add_row("records read", str(s.read))
-    t.add_row("bad records", str(s.bad))
-    t.add_row("too short to compare", str(s.short))
-    t.add_row("clusters", f"{s.clusters} ({s.clustered_posts} posts)")
+    t = fit_table("jingwang campaigns", ("", ""), show_header=False)
+    t.add_row("records read", f"{s.read:,}")
+    t.add_row("bad records", share(s.bad, s.read))
+    t.add_row("too short to compare", share(s.short, s.read))
+    t.add_row("clusters", f"{s.clusters:,}, holding {share(s.clustered_posts, s.read)} posts")
     t.add_row("time", f"{s.seconds:.1f} s")
     t.add_row("output", s.out)
     err.print(t)
     if s.top:
-        top = Table(title="biggest clusters")
-        for col in ("cluster", "size", "authors", "score", "text"):
-            top.add_column(col)
+        top = fit_table("biggest clusters", ("cluster", "size", "authors", "score", "text"),
+                        right=("size", "authors", "score"))
         for c in s.top:
             authors = "-" if c["distinct_authors"] is None else str(c["distinct_authors"])
             top.add_row(c["cluster_id"], str(c["size"]), authors, f"{c['score']:.2f}", c["representative"])

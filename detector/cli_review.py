@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from detector.cli import app, err, friendly, sub_app
+from detector.cli import app, err, fit_table, friendly, sub_app
 
 review_app = sub_app("Human review: queue scored posts, review them in the browser, export decisions.")
 app.add_typer(review_app, name="review")
@@ -37,7 +36,7 @@ def review_import(
     from detector.review.importer import import_file
 
     s = import_file(db, scored, text_field=text_field, id_field=id_field, sample=sample, n=n, seed=seed)
-    t = Table(title="jingwang review import", show_header=False)
+    t = fit_table("jingwang review import", ("", ""), show_header=False)
     if sample:
         t.add_row(f"sampled ({sample})", f"{s.inserted + s.updated + s.unchanged + s.kept_reviewed} of {s.sampled_from}")
     for k, v in (("records read", s.read), ("new items", s.inserted), ("updated (newer scores)", s.updated),
@@ -157,9 +156,9 @@ def review_stats(db: Path = typer.Option(Path("review.sqlite"), "--db", help=DB_
     s = ReviewDB(db, create=False).stats()
     err.print(f"{s['reviewed']} / {s['total']} reviewed, {s['pending']} pending, {s['decisions']} decisions "
               f"(last {s['last_decision_at'] or '-'})", highlight=False)
-    t = Table(title="per risk (reviewed items)")
-    for col in ("risk", "reviewers said yes", "model flagged", "confirmed", "flag precision", "missed by model"):
-        t.add_column(col)
+    t = fit_table("per risk (reviewed items)", ("risk", "reviewers said yes", "model flagged", "confirmed",
+                                                "flag precision", "missed by model"),
+                  right=("reviewers said yes", "model flagged", "confirmed", "flag precision", "missed by model"))
     for r, m in s["risks"].items():
         prec = "-" if m["flag_precision"] is None else f"{m['flag_precision']:.2f}"
         t.add_row(r, str(m["reviewed_positive"]), str(m["flagged_reviewed"]), str(m["confirmed"]), prec, str(m["missed"]))

@@ -389,3 +389,30 @@ def test_registering_the_commands_imports_no_scoring_or_training_stack():
             "print(','.join(heavy))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "", f"imported by `import training.cli`: {r.stdout}"
+
+
+def test_retrain_and_models_tables_fit_80_columns_with_whole_risk_and_set_names(monkeypatch, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    import detector.registry
+    import training.cli_retrain as cr
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cr, "err", Console(file=buf, width=80))
+    cr.print_comparison([{"risk": r, "set": "reviewed-heldout", "metric": "false_flags_per_1000", "n": 12345,
+                          "current": 0.9123, "challenger": 0.9234, "delta": 0.0111, "ok": False, "gates": True,
+                          "note": ""} for r in ("paid_posting", "harassment")])
+    versions = [{"current": True, "version": "v0002", "model": "default@2", "created_at": "2026-12-04T19:56:08+0000",
+                 "sources": ["cold", "weibo21", "sms_spam", "paid_team", "real", "team", "chnci"], "reviewed": 120,
+                 "metrics": {"rumor": {"weibo21": 0.8453}, "paid_posting": {"paid_team": 0.8138, "sms_spam": 0.8582},
+                             "harassment": {"cold": 0.875, "real": 0.7423}}, "decision": "promoted: no risk worse"}]
+    monkeypatch.setattr(detector.registry, "list_versions", lambda root: versions)
+    r = runner.invoke(app, ["models", "list", str(tmp_path)], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    out = buf.getvalue() + r.output
+    assert all(len(ln) <= 80 for ln in out.splitlines()) and "…" not in out, out
+    words = out.split()
+    for name in ("paid_posting", "harassment", "reviewed-heldout", "false/1000", "sms_spam", "paid_team", "default@2"):
+        assert name in words or f"{name}," in words or f"{name}:" in words, (name, out)

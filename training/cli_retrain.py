@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.table import Table
+from rich import box
 
-from detector.cli import app, err, friendly, sub_app
+from detector.cli import app, err, fit_table, friendly, sub_app
 
 models_app = sub_app("Model registry: numbered versions under models/NAME and the current one.")
 app.add_typer(models_app, name="models")
@@ -19,16 +19,19 @@ METRIC_NAMES = {"macro_f1": "macro-F1", "false_flags_per_1000": "false/1000", "p
 
 
 def print_comparison(rows: list[dict]) -> None:
-    t = Table(title="challenger vs current")
-    for col in ("risk", "set", "metric", "n", "current", "challenger", "change", "decides"):
-        t.add_column(col, justify="right" if col in ("n", "current", "challenger", "change") else "left")
-    for r in rows:
-        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
-        change = "-" if r["delta"] is None else f"{r['delta']:+.4f}"
-        verdict = ("ok" if r["ok"] else "[red]WORSE[/red]") if r["gates"] else f"no: {r['note']}"
-        t.add_row(r["risk"], r["set"], METRIC_NAMES.get(r.get("metric"), "macro-F1"), str(r["n"]), fmt(r["current"]),
-                  fmt(r["challenger"]), change, verdict)
-    err.print(t)
+    """One table per risk (its name in the title, so an 80-column terminal cuts nothing)."""
+    for risk in dict.fromkeys(r["risk"] for r in rows):
+        t = fit_table(f"challenger vs current: {risk}", ("set", "metric", "n", "current", "challenger", "change",
+                                                         "decides"), names=2, right=("n", "current", "challenger",
+                                                                                     "change"), box=box.SIMPLE_HEAD,
+                      show_edge=False, pad_edge=False, collapse_padding=True)
+        for r in (r for r in rows if r["risk"] == risk):
+            fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+            change = "-" if r["delta"] is None else f"{r['delta']:+.4f}"
+            verdict = ("ok" if r["ok"] else "[red]WORSE[/red]") if r["gates"] else f"no: {r['note']}"
+            t.add_row(r["set"], METRIC_NAMES.get(r.get("metric"), "macro-F1"), f"{r['n']:,}", fmt(r["current"]),
+                      fmt(r["challenger"]), change, verdict)
+        err.print(t)
 
 
 @app.command()
@@ -63,6 +66,17 @@ def retrain(
     err.print(f"report: {res.report} ({res.seconds:.0f} s)", highlight=False)
 
 
+def metric_lines(metrics: dict) -> str:
+    """Each risk on its line, each of its test sets indented below it (narrow enough for 80 columns)."""
+    lines = []
+    for risk, m in metrics.items():
+        if isinstance(m, dict):
+            lines += [risk, *(f"  {s} {x:.3f}" for s, x in m.items())]
+        else:
+            lines.append(f"{risk} {m:.3f}")
+    return "\n".join(lines)
+
+
 @models_app.command("list")
 @friendly
 def models_list(root: Path = typer.Argument(..., help="model registry folder, models/NAME")):
@@ -70,17 +84,11 @@ def models_list(root: Path = typer.Argument(..., help="model registry folder, mo
     from detector.registry import list_versions
 
     rows = list_versions(root)
-    t = Table(title=f"{root}")
-    for col in ("", "version", "model", "created", "data", "test macro-F1", "retrain"):
-        t.add_column(col)
+    t = fit_table(f"{root}", ("", "version", "created", "test macro-F1", "data", "retrain"), names=4)
     for v in rows:
-        metrics = v["metrics"]
-        parts = []
-        for risk, m in metrics.items():
-            parts.append(f"{risk}: " + (", ".join(f"{s} {x:.3f}" for s, x in m.items()) if isinstance(m, dict) else f"{m:.3f}"))
         data = ", ".join(v["sources"]) + (f" + {v['reviewed']} reviewed" if v["reviewed"] is not None else "")
-        t.add_row("*" if v["current"] else "", v["version"], v["model"], v["created_at"][:16], data, "\n".join(parts),
-                  v["decision"])
+        t.add_row("*" if v["current"] else "", f"{v['version']}\n{v['model']}", v["created_at"][:16].replace("T", "\n"),
+                  metric_lines(v["metrics"]), data, v["decision"])
     err.print(t)
     if not rows:
         err.print("no versions yet", highlight=False)
