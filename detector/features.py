@@ -1,7 +1,8 @@
 """Hashed TF-IDF features over character n-grams, word n-grams, pinyin n-grams and extras.
 
 Stateless hashing (no vocabulary to store): a feature's index is murmurhash3 of its string,
-the same function scikit-learn's FeatureHasher uses, so a model is a few numeric arrays
+the same function scikit-learn's FeatureHasher uses (computed in numpy, detector/hashing.py, so
+scoring does not import scikit-learn), so a model is a few numeric arrays
 (idf and per-risk weights) saved as safetensors.
 
 One pass per post: `Featurizer.analyze` segments each cleaned text once, makes every view's
@@ -13,20 +14,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from itertools import repeat
 from typing import Callable, Iterable
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import murmurhash3_32
 
+from detector.hashing import hashed_columns
 from detector.ngrams import ATOM, ATOM_RE, Grams, add_piece, view_of  # noqa: F401  (ATOM_RE re-exported)
 from detector.segment import SEGMENTERS, Segmenter
-
-try:  # scikit-learn's own batch hasher (FeatureHasher's core): one call per batch, not per feature
-    from sklearn.feature_extraction._hashing_fast import transform as _hashing_transform
-except ImportError:  # pragma: no cover - a scikit-learn without it: the same columns, one by one
-    _hashing_transform = None
 
 ExtraFeatures = Callable[[str], list[tuple[str, int, int]]]
 CHUNK = 4096  # texts per batch when a whole corpus is transformed (bounded memory)
@@ -122,17 +117,13 @@ def combine(*fns: ExtraFeatures) -> ExtraFeatures | None:
 
 def feature_index(feature: str, n_features: int) -> int:
     """Column of `feature`, identical to sklearn FeatureHasher(alternate_sign=False)."""
-    return abs(murmurhash3_32(feature, seed=0, positive=False)) % n_features
+    return int(hashed_columns([feature], n_features)[0])
 
 
 def feature_columns(feats: list[str], n_features: int) -> np.ndarray:
-    """feature_index of every name in `feats`, as one int32 array, hashed in one call."""
-    if not feats:
-        return np.zeros(0, np.int32)
-    if _hashing_transform is None:  # pragma: no cover
-        return np.array([feature_index(f, n_features) for f in feats], np.int32)
-    cols, _, _ = _hashing_transform([zip(feats, repeat(1))], n_features, np.float64, False, 0)
-    return np.asarray(cols, np.int32)
+    """feature_index of every name in `feats`, as one int32 array, hashed in one numpy pass
+    (detector/hashing.py)."""
+    return hashed_columns(feats, n_features)
 
 
 @dataclass

@@ -205,3 +205,32 @@ def test_scores_of_the_one_pass_equal_predict_proba(tiny_model):
     np.testing.assert_array_equal(det._gate(det.scorer.batch_proba(det.scorer.analyze(cleaned)), cleaned), p)
     for res, row in zip(det.score(texts), p):
         assert res["scores"] == {r: round(float(x), 4) for r, x in zip(det.labels, row)}
+
+
+def test_numpy_murmurhash_is_sklearns_on_any_text():
+    import random
+
+    from sklearn.utils import murmurhash3_32
+
+    from detector.hashing import hashed_columns, murmur3_32
+
+    rng = random.Random(0)
+    alphabet = "ab z你好恶心🔥①é\u3000[]:\x00"
+    names = ["", "a", "ab", "abc", "abcd", "abcde", "w:加 微信"]
+    names += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    for batch in (names, [n for n in names if "\x00" not in n], names[4:5]):  # NUL takes the slow path
+        ref = [murmurhash3_32(s, seed=0, positive=False) for s in batch]
+        assert murmur3_32(batch).tolist() == ref
+        assert hashed_columns(batch, 2**20).tolist() == [abs(h) % 2**20 for h in ref]
+    assert feature_index("c:你好", 2**20) == abs(murmurhash3_32("c:你好", seed=0, positive=False)) % 2**20
+
+
+def test_scoring_does_not_import_scikit_learn(tiny_model):
+    import subprocess
+    import sys
+
+    code = ("import sys; from detector.detector import Detector; "
+            f"Detector.from_pretrained({str(tiny_model)!r}).score(['兼职刷单日结，加微信 13812345678']); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
