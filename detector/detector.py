@@ -15,6 +15,7 @@ from detector.flagging import flags_for, priority
 from detector.registry import CURRENT, Registry
 from detector.risks import RISKS
 from detector.scorers.base import ModelFolderError, need
+from detector.subtypes import SubtypeHead, subtypes_for
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
@@ -66,6 +67,7 @@ class Detector:
         # posts without words are never flagged for rumor/harassment (detector/content.py)
         self.content_gate = bool(self.config.get("content_gate", True))
         self.evidence_k = EVIDENCE_K
+        self.subtype_head: SubtypeHead | None = None  # each flagged risk's subtypes (detector/subtypes.py)
 
     @property
     def model_id(self) -> str:
@@ -85,7 +87,9 @@ class Detector:
     @classmethod
     def from_pretrained(cls, path: str | Path) -> "Detector":
         path, cfg = cls.read_config(path)
-        return cls(SCORER_LOADERS[cfg["model_type"]](path, cfg), cfg["thresholds"], cfg)
+        det = cls(SCORER_LOADERS[cfg["model_type"]](path, cfg), cfg["thresholds"], cfg)
+        det.subtype_head = SubtypeHead.load(path)  # None for a folder without one
+        return det
 
     def save_pretrained(self, path: str | Path, metrics: dict | None = None) -> Path:
         path = Path(path)
@@ -93,6 +97,8 @@ class Detector:
         cfg = dict(self.config)
         cfg.update(model_type=self.scorer.model_type, labels=self.labels, thresholds=self.thresholds)
         cfg["scorer"] = self.scorer.save(path)
+        if self.subtype_head is not None:
+            self.subtype_head.save(path)
         (path / CONFIG).write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
         if metrics is not None:
             (path / METRICS).write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -132,12 +138,26 @@ class Detector:
         """A scorer that can (the fast one) featurizes the chunk once for scores and evidence;
         others explain each flagged risk on its own."""
         if not hasattr(self.scorer, "analyze"):
-            return [self._result(ct, row, evidence, k) for ct, row in zip(cleaned, self.proba(cleaned))]
+            results = [self._result(ct, row, evidence, k) for ct, row in zip(cleaned, self.proba(cleaned))]
+            return self._with_subtypes(cleaned, results)
         batch = self.scorer.analyze(cleaned)
         proba = self._gate(self.scorer.batch_proba(batch), cleaned)
         explain = self.scorer.batch_evidence
-        return [self._result(ct, row, evidence, k, lambda c, flags, kk, i=i: explain(batch, i, c, flags, kk))
-                for i, (ct, row) in enumerate(zip(cleaned, proba))]
+        results = [self._result(ct, row, evidence, k, lambda c, flags, kk, i=i: explain(batch, i, c, flags, kk))
+                   for i, (ct, row) in enumerate(zip(cleaned, proba))]
+        return self._with_subtypes(cleaned, results, getattr(batch, "X", None))
+
+    def _with_subtypes(self, cleaned: list[CleanText], results: list[dict], X=None) -> list[dict]:
+        """`subtypes` {risk: {subtype: {score, evidence}}} of each flagged risk, when the model
+        folder has a subtype head (on the fast scorer's features; `X` its rows when at hand)."""
+        feat = getattr(self.scorer, "featurizer", None)
+        if self.subtype_head is None or feat is None:
+            return results
+        subs = subtypes_for(self.subtype_head, feat, cleaned, [r["flags"] for r in results], X,
+                            [r["evidence"] for r in results])
+        for r, s in zip(results, subs):
+            r["subtypes"] = s
+        return results
 
     def _result(self, ct: CleanText, row: np.ndarray, evidence: bool, k: int, explain=None) -> dict:
         """`explain(ct, flags, k)` -> {risk: items}, when the scorer has the post's features at hand."""

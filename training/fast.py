@@ -23,6 +23,7 @@ from training.calibrate import fit_calibrator
 from training.config import library_versions
 from training.data import load_source, load_specs, source_sha256
 from training.metrics import binary_metrics, choose_threshold, threshold_for_false_flags
+from training.subtypes import train_subtypes
 
 
 @dataclass
@@ -245,6 +246,9 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict
     metrics["dev_by_source"] = {r: parts[r]["dev_by_source"] for r in labels}
     config = model_config(recipe, labels, root, time.time() - t0) | (extra_config or {})
     det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, config)
+    if "subtypes" in recipe:  # each flagged risk's subtypes, on the same features (training/subtypes.py)
+        det.subtype_head = train_subtypes(recipe["subtypes"], feat, root, seed,
+                                          bool(recipe.get("cleaning", {}).get("evasion", True)), log)
     det.save_pretrained(out, metrics=metrics)
     write_model_card(Path(out), det, metrics)
     return det
