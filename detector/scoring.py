@@ -27,7 +27,7 @@ ENGINES = ("local", "ray")
 DEVICES = ("auto", "cpu", "cuda")
 GPU_BATCH = 256
 # fields of an output record that scoring writes: never taken from the input (moved under "input")
-PIPELINE_FIELDS = ("scores", "flags", "priority", "evidence", "contacts", "model", "campaign", "input")
+PIPELINE_FIELDS = ("scores", "flags", "priority", "evidence", "contacts", "subtypes", "model", "campaign", "input")
 
 
 class StrictModeError(ValueError):
