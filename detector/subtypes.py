@@ -201,13 +201,13 @@ def model_items(items: list[dict], contrib: dict[str, float]) -> list[dict]:
 
 def subtype_evidence(ct: CleanText, sub: str, hits: dict, model: list[dict], k: int) -> list[dict]:
     """At most k items: personal data next to a target (doxxing), intent hits, then model words;
-    one item per span."""
+    an item whose first span overlaps an earlier item's is left out."""
     items = (doxxing_evidence(ct.original) if sub == "doxxing" else []) + lexicon_items(ct, hits.get(sub, [])) + model
-    out, seen = [], set()
+    out, taken = [], []
     for it in items:
-        key = tuple(map(tuple, it["spans"][:1]))
-        if key not in seen:
-            seen.add(key)
+        s, e = it["spans"][0]
+        if not any(s < te and ts < e for ts, te in taken):
+            taken.append((s, e))
             out.append(it)
     return out[:k]
 

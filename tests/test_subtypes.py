@@ -111,6 +111,10 @@ def test_detector_gives_subtypes_when_its_folder_has_a_head(tiny_model, featuriz
     for r in res:
         assert set(r["subtypes"]) == set(r["flags"]) & set(det.subtype_head.heads)
     assert "harassment" in res[0]["flags"] and res[0]["subtypes"]["harassment"]
+    for d in res[0]["subtypes"]["harassment"].values():  # spans index the original text
+        for it in d["evidence"]:
+            s, e = it["spans"][0]
+            assert texts[0][s:e] == it["term"], it
     det.save_pretrained(tmp_path / "again")
     assert SubtypeHead.load(tmp_path / "again") is not None
 
