@@ -234,3 +234,18 @@ def test_scoring_does_not_import_scikit_learn(tiny_model):
             "print('sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_model_trained_with_rjieba_records_it_and_segments_with_it_after_loading(tiny_root, tmp_path):
+    from tests.conftest import tiny_recipe
+    from training.fast import train_fast
+
+    recipe = tiny_recipe()
+    recipe["featurizer"] = {**recipe["featurizer"], "segmenter": "rjieba"}
+    train_fast(recipe, tmp_path / "rj", root=tiny_root, log=lambda m: None)
+    assert json.loads((tmp_path / "rj" / "config.json").read_text())["scorer"]["featurizer"]["segmenter"] == "rjieba"
+    det = Detector.from_pretrained(tmp_path / "rj")
+    assert det.scorer.featurizer.segmenter.kind == "rjieba"
+    texts = ["你就是个脑残，滚出去", "兼职刷单日结，加微信"]
+    det.save_pretrained(tmp_path / "copy")
+    assert Detector.from_pretrained(tmp_path / "copy").score(texts) == det.score(texts)
