@@ -75,8 +75,11 @@ def userdict_entries(userdict: Path) -> list[tuple[str, int | None, str | None]]
 def get_rjieba(userdict: str | Path | None = None):
     """The process-wide rjieba segmenter for `userdict`: jieba's dictionary (embedded in rjieba),
     then the user dictionary word by word (rjieba has no load_userdict)."""
-    import rjieba
-
+    try:
+        import rjieba
+    except ImportError:
+        raise ValueError("this model segments with rjieba (featurizer.segmenter), which is not installed: "
+                         "pip install rjieba==0.2.2") from None
     path = Path(userdict) if userdict else None
     key = _dict_key(path)
     with _LOCK:
