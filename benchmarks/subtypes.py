@@ -7,7 +7,8 @@ Rows (never trained or tuned on): the real comments' `eval` split (data/real/lab
 precision, recall, F1; per risk: macro-F1 over the subtypes with at least one eval row (the
 others are listed as unmeasured), and the same for the lexicon intents alone (scores = the
 highest intent weight, the same choice rule at 0.5) as a baseline. `flagged` says how many of the
-risk's eval positives the model flags at its threshold (subtypes are only shown on those).
+risk's eval positives the model flags at its threshold (subtypes are only shown on those), and
+`head_on_flagged` the head's table on those rows alone.
 
     .venv/bin/python benchmarks/subtypes.py --model runs/subtypes-default --out results/subtypes.json
 """
@@ -63,12 +64,14 @@ def evaluate(model: str, role: str = "eval") -> dict:
         pred = [set(g.get(risk, {})) for g in got]
         L = head.intents.matrix(texts, list(subs))
         lex = [{subs[j] for j in chosen(list(subs), row, np.full(len(subs), 0.5))} for row in L]
-        flagged = 0
+        flag = np.zeros(len(texts), bool)
         if texts and risk in det.labels:
-            flagged = int((det.proba(cleaned)[:, det.labels.index(risk)] >= det.thresholds[risk]).sum())
+            flag = det.proba(cleaned)[:, det.labels.index(risk)] >= det.thresholds[risk]
         sources = sorted({rows.sources[i] for i in idx})
-        out[risk] = {"rows": len(texts), "sources": sources, "flagged": flagged,
+        out[risk] = {"rows": len(texts), "sources": sources, "flagged": int(flag.sum()),
                      "head": f1_table(list(subs), gold, pred), "lexicon_only": f1_table(list(subs), gold, lex),
+                     "head_on_flagged": f1_table(list(subs), [g for g, f in zip(gold, flag) if f],
+                                                 [p for p, f in zip(pred, flag) if f]),
                      "train_dev_counts": head.info.get("counts", {}).get(risk, {})}
     return out
 
@@ -89,7 +92,8 @@ def main(argv=None) -> None:
         h, lx = r["head"], r["lexicon_only"]
         per = ", ".join(f"{s} F1 {v['f1']:.2f} (n={v['support']})" for s, v in h["per_subtype"].items() if v["support"])
         print(f"{risk}: {r['rows']} rows, flagged {r['flagged']}; head macro-F1 {h['macro_f1']}, "
-              f"lexicon-only {lx['macro_f1']}; {per}; unmeasured: {', '.join(h['unmeasured']) or '-'}")
+              f"lexicon-only {lx['macro_f1']}, head on flagged rows {r['head_on_flagged']['macro_f1']}; {per}; "
+              f"unmeasured: {', '.join(h['unmeasured']) or '-'}")
 
 
 if __name__ == "__main__":
