@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from detector.cleaning import CleanText
 from detector.lexicon import Lexicon, load_lexicon
 from detector.pii import doxxing_evidence
+from detector.scorers.base import ModelFolderError, inside, load_arrays, need
 
 WEIGHTS = "subtypes.safetensors"
 CONFIG = "subtypes.json"
@@ -157,22 +158,46 @@ class SubtypeHead:
 
     @classmethod
     def load(cls, path: str | Path) -> "SubtypeHead | None":
-        """The head saved in model folder `path`, or None when the folder has none."""
+        """The head saved in model folder `path`, or None when the folder has none; a head that
+        cannot be read as it is raises ModelFolderError naming the file and the key."""
         path = Path(path)
-        if not (path / CONFIG).is_file():
+        file = path / CONFIG
+        if not file.is_file():
             return None
-        cfg = json.loads((path / CONFIG).read_text(encoding="utf-8"))
-        if cfg.get("format") != FORMAT:
-            raise ValueError(f"{path / CONFIG}: format {cfg.get('format')!r}, this version reads {FORMAT}")
-        arrays = load_file(str(path / WEIGHTS))
-        heads = {}
-        for r, d in cfg["risks"].items():
-            if r not in SUBTYPES or any(s not in SUBTYPES[r] for s in d["subtypes"]):
-                raise ValueError(f"{path / CONFIG}: unknown risk or subtype under {r!r}: {d['subtypes']}")
-            heads[r] = RiskHead(list(d["subtypes"]), arrays[f"{r}.cols"], arrays[f"{r}.coef"], arrays[f"{r}.lex_coef"],
-                                arrays[f"{r}.intercept"], np.array(d["trained"], bool), np.array(d["thresholds"], np.float32))
-        lexicons = {name: path / file for name, file in cfg["lexicons"].items()}
-        return cls(heads, cfg["n_features"], cfg.get("lexicon_weight", 1.0), lexicons, cfg.get("info"))
+        try:
+            cfg = json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelFolderError(f"{file}: not valid JSON ({e})") from None
+        if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+            raise ModelFolderError(f"{file}: format must be {FORMAT}, not {cfg.get('format') if isinstance(cfg, dict) else cfg!r}")
+        n = int(need(cfg, "n_features", file))
+        risks = need(cfg, "risks", file)
+        arrays = load_arrays(path / WEIGHTS, tuple(f"{r}.{a}" for r in risks for a in ("cols", "coef", "lex_coef", "intercept")))
+        heads = {r: _risk_head(r, d, arrays, n, file) for r, d in risks.items()}
+        lexicons = {name: inside(path, f, file, f"lexicons.{name}", "file") for name, f in need(cfg, "lexicons", file).items()
+                    if name in INTENTS}
+        return cls(heads, n, cfg.get("lexicon_weight", 1.0), lexicons, cfg.get("info"))
+
+
+def _risk_head(risk: str, d: dict, arrays: dict, n_features: int, file: Path) -> RiskHead:
+    """One risk's head from subtypes.json's entry `d` and the weights, shapes checked."""
+    subs = need(d, "subtypes", file, f"risks.{risk}.")
+    if risk not in SUBTYPES or not isinstance(subs, list) or any(s not in SUBTYPES[risk] for s in subs):
+        raise ModelFolderError(f"{file}: risks.{risk} names an unknown risk or subtype ({subs!r}); "
+                               f"known: {SUBTYPES.get(risk, list(SUBTYPES))}")
+    k = len(subs)
+    cols, coef = arrays[f"{risk}.cols"], arrays[f"{risk}.coef"]
+    want = {"coef": (k, len(cols)), "lex_coef": (k, k), "intercept": (k,)}
+    for key, shape in want.items():
+        if tuple(arrays[f"{risk}.{key}"].shape) != shape:
+            raise ModelFolderError(f"{file.parent / WEIGHTS}: array {risk}.{key} has shape "
+                                   f"{tuple(arrays[f'{risk}.{key}'].shape)}, not {shape}")
+    trained, thr = need(d, "trained", file, f"risks.{risk}."), need(d, "thresholds", file, f"risks.{risk}.")
+    if len(trained) != k or len(thr) != k or (len(cols) and not 0 <= int(cols.min()) <= int(cols.max()) < n_features):
+        raise ModelFolderError(f"{file}: risks.{risk}: trained/thresholds need {k} entries and columns "
+                               f"must lie in [0, {n_features})")
+    return RiskHead(list(subs), cols, coef, arrays[f"{risk}.lex_coef"], arrays[f"{risk}.intercept"],
+                    np.array(trained, bool), np.array(thr, np.float32))
 
 
 def chosen(subtypes: list[str], p: np.ndarray, thresholds: np.ndarray, rank: np.ndarray | None = None) -> list[int]:

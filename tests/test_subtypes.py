@@ -135,3 +135,21 @@ def test_training_recipe_with_a_subtypes_table_saves_a_head(tiny_root, tmp_path,
     train_fast(recipe, tmp_path / "m", root=tiny_root, log=lambda m: None)
     det = Detector.from_pretrained(tmp_path / "m")
     assert det.subtype_head is not None and det.subtype_head.heads["harassment"].trained[:2].all()
+
+
+def test_a_head_that_cannot_be_read_as_it_is_names_the_file_and_key(featurizer, tmp_path):
+    import json
+
+    from detector.scorers.base import ModelFolderError
+
+    tiny_head(featurizer).save(tmp_path)
+    cfg = json.loads((tmp_path / "subtypes.json").read_text(encoding="utf-8"))
+    cfg["risks"]["harassment"]["subtypes"][0] = "insults"
+    (tmp_path / "subtypes.json").write_text(json.dumps(cfg), encoding="utf-8")
+    with pytest.raises(ModelFolderError, match="risks.harassment"):
+        SubtypeHead.load(tmp_path)
+    cfg["risks"]["harassment"]["subtypes"][0] = "insult"
+    cfg["lexicons"]["harassment_lexicon.toml"] = "../elsewhere.toml"
+    (tmp_path / "subtypes.json").write_text(json.dumps(cfg), encoding="utf-8")
+    with pytest.raises(ModelFolderError, match="outside the model folder"):
+        SubtypeHead.load(tmp_path)
