@@ -48,7 +48,7 @@ class SubtypeConfig:
     # thresholds are set on the dev rows of these sources only (the paid set's dev rows are
     # template text, where nearly any threshold separates the subtypes)
     threshold_sources: list = field(default_factory=lambda: ["real"])
-    default_threshold: float = 0.5
+    default_threshold: float = 0.9  # also: a secondary subtype shows only from this score
 
     @classmethod
     def from_dict(cls, d: dict) -> "SubtypeConfig":
