@@ -416,3 +416,22 @@ def test_retrain_and_models_tables_fit_80_columns_with_whole_risk_and_set_names(
     words = out.split()
     for name in ("paid_posting", "harassment", "reviewed-heldout", "false/1000", "sms_spam", "paid_team", "default@2"):
         assert name in words or f"{name}," in words or f"{name}:" in words, (name, out)
+
+
+def test_workers_of_a_fast_model_are_forked_from_a_parent_that_loaded_it_once(tiny_model, tmp_path, monkeypatch):
+    from detector import parallel
+    from detector.scoring import ModelSpec
+
+    assert parallel.forkable(ModelSpec(str(tiny_model)))
+    assert not parallel.forkable(ModelSpec(str(tiny_model), cascade=str(tmp_path / "cascade")))
+    loads = []
+    real = ModelSpec.load
+    monkeypatch.setattr(ModelSpec, "load", lambda self: loads.append(1) or real(self))
+    _jsonl(tmp_path / "p.jsonl", POSTS * 40)
+    r = runner.invoke(app, ["score", str(tmp_path / "p.jsonl"), "-m", str(tiny_model), "-o", str(tmp_path / "w2.jsonl"),
+                            "--workers", "2", "--batch-size", "16"])
+    assert r.exit_code == 0, r.output
+    assert loads == [1]  # the parent's; forked workers start with it (spawned ones load their own)
+    r = runner.invoke(app, ["score", str(tmp_path / "p.jsonl"), "-m", str(tiny_model), "-o", str(tmp_path / "w1.jsonl"),
+                            "--batch-size", "16"])
+    assert (tmp_path / "w1.jsonl").read_bytes() == (tmp_path / "w2.jsonl").read_bytes()
