@@ -22,7 +22,8 @@ model, timed in a fresh process (fastest of 3).
 
 Runs (models from --fast / --transformer / --onnx / --cascade; -noev = --no-evidence,
 -w2 = --workers 2): fast, fast-noev, fast-w2, fast-noev-w2 (default), transformer,
-transformer-noev, onnx, onnx-noev, onnx-noev-w2, cascade, cascade-noev, cascade-w2.
+transformer-noev, onnx, onnx-noev, onnx-noev-w2, cascade, cascade-noev, cascade-w2, and
+transformer-gpu (--device cuda --batch-size 1024; added when a GPU is present).
 `--code NAME=DIR[@MODEL]` runs the CLI of another checkout (DIR holding detector/ and training/,
 with this virtual environment), with its own fast model if given; variants of one run follow
 each other, so they see the same load.
@@ -43,12 +44,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_RUNS = ["fast", "fast-noev", "fast-w2", "fast-noev-w2", "transformer", "transformer-noev", "onnx",
-            "onnx-noev", "onnx-noev-w2", "cascade", "cascade-noev", "cascade-w2"]
+            "onnx-noev", "onnx-noev-w2", "cascade", "cascade-noev", "cascade-w2", "transformer-gpu"]
 DEFAULT_RUNS = ["fast", "fast-noev", "fast-w2", "fast-noev-w2"]
 SETS = {"comments": ["unlabeled_posts/chnci_comments.jsonl"],
         "long": ["weibo21/train.jsonl", "weibo21/val.jsonl", "weibo21/test.jsonl",
                  "cold/train.jsonl", "cold/dev.jsonl", "cold/test.jsonl"]}
-SLOW = ("transformer", "onnx")  # occlusion evidence: only up to --max-slow-posts
+SLOW = ("transformer", "onnx")  # occlusion evidence on CPU: only up to --max-slow-posts
 TOP = 15
 
 
@@ -216,7 +217,8 @@ def run_spec(name: str, models: dict) -> tuple[str, list[str]] | None:
     model = models["fast" if base == "cascade" else base]
     args = ["--cascade", models["cascade"]] if base == "cascade" else []
     for m in mods:
-        args += {"noev": ["--no-evidence"], "w2": ["--workers", "2"]}[m]
+        args += {"noev": ["--no-evidence"], "w2": ["--workers", "2"],
+                 "gpu": ["--device", "cuda", "--batch-size", "1024"]}[m]
     needed = [model] + ([models["cascade"]] if base == "cascade" else [])
     return None if any(not p or not Path(p).exists() for p in needed) else (model, args)
 
@@ -278,7 +280,8 @@ def run_set(set_name: str, args, codes: dict, tmp: Path) -> dict:
     jieba = [jieba_rate(inp)]
     results = []
     for name in args.runs:
-        if name.split("-")[0] in SLOW and "noev" not in name and meta["posts"] > args.max_slow_posts:
+        base, *mods = name.split("-")
+        if base in SLOW and not {"noev", "gpu"} & set(mods) and meta["posts"] > args.max_slow_posts:
             continue
         for label, (code, models) in codes.items():
             spec = run_spec(name, models)
@@ -355,8 +358,18 @@ def parse_args():
     return ap.parse_args()
 
 
+def gpu_present() -> bool:
+    """In a subprocess: importing torch here would make this process big, and a child started
+    by vfork reports its parent's pages in its maximum RSS."""
+    probe = "import torch; print(torch.cuda.is_available())"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    return r.stdout.strip() == "True"
+
+
 def main() -> None:
     args = parse_args()
+    if gpu_present() and "transformer-gpu" not in args.runs:
+        args.runs.append("transformer-gpu")
     models = {k: str(Path(getattr(args, k)).resolve()) for k in ("fast", "transformer", "onnx", "cascade")}
     codes = dict(code_variant(c, models) for c in (args.code or ["current=."]))
     startups = {label: startup(code, m["fast"]) for label, (code, m) in codes.items()}
@@ -365,6 +378,7 @@ def main() -> None:
         for name in args.sets:
             sets[name] = run_set(name, args, codes, Path(tmp))
     meta = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+            "gpu": "transformer-gpu" in args.runs,
             "codes": {k: {"dir": str(c), "models": m} for k, (c, m) in codes.items()}, "seed": args.seed,
             "date": time.strftime("%Y-%m-%d %H:%M")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
