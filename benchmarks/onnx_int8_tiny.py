@@ -9,6 +9,7 @@ import sys, json, numpy as np
 from pathlib import Path
 sys.path.insert(0, '.')
 out = Path(sys.argv[2] if len(sys.argv) > 2 else 'runs/onnx-int8-tiny')
+VARIANTS = {'full': {'reduce_range': False}, '7bit': {'reduce_range': True}, 'u8': {'reduce_range': False, 'weight_type': 'u8'}}
 if sys.argv[1] == 'export':
     from tests.conftest import _write, _split, HARASS, SAFE, RUMOR, NEWS, SPAM, HAM
     from tests.test_transformer import tiny_transformer_recipe
@@ -25,7 +26,7 @@ if sys.argv[1] == 'export':
     _write(root / "sms_spam_cn_10k" / "all.jsonl", _split("smsspam", SPAM, HAM, 8))
     train_transformer(tiny_transformer_recipe(), out / 'torch', log=lambda m: None, root=root)
     np.save(out / 'torch.npy', Detector.from_pretrained(out / 'torch').predict_proba(TEXTS))
-    for name, kw in {'full': {'reduce_range': False}, '7bit': {'reduce_range': True}}.items():
+    for name, kw in VARIANTS.items():
         try:
             export_onnx(out / 'torch', out / name, log=lambda m: None, **kw)
         except ModelCheckError as e:
@@ -38,7 +39,7 @@ else:
     from detector.detector import Detector
     print(int8_cpu_features())
     t = np.load(out / 'torch.npy')
-    for name in ('full', '7bit'):
+    for name in VARIANTS:
         d = np.abs(load_unchecked(out / name).predict_proba(TEXTS) - t).max()
         print(name, 'max |int8 - torch| =', round(float(d), 4))
         try:

@@ -34,9 +34,10 @@ def export_onnx_cmd(
     per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="int8 scales per output channel"),
     all_int8: bool = typer.Option(False, "--all-int8", help="also quantise the feed-forward output MatMuls "
                                   "(faster, ~0.7 macro-F1 point lost instead of ~0)"),
-    reduce_range: bool = typer.Option(True, "--reduce-range/--full-range", help="7-bit int8 weights: correct on "
-                                      "every x86-64 CPU (full range saturates on CPUs without VNNI)"),
-    weight_type: str = typer.Option("s8", "--weight-type", help="int8 weights: s8 (signed) or u8 (unsigned)"),
+    reduce_range: bool = typer.Option(False, "--reduce-range/--full-range", help="7-bit int8 weights (for s8: "
+                                      "full-range s8 saturates on CPUs without VNNI)"),
+    weight_type: str = typer.Option("u8", "--weight-type", help="int8 weights: u8 (unsigned, the default: the same "
+                                    "probabilities on every x86-64 CPU) or s8 (signed)"),
     tolerance: float = typer.Option(0.05, "--tolerance", help="largest probability change on the reference "
                                     "texts the exported folder accepts at load time"),
     keep_fp32: bool = typer.Option(False, "--keep-fp32", help="keep model.onnx beside model.int8.onnx"),

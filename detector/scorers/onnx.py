@@ -200,4 +200,4 @@ class OnnxScorer(OcclusionScorer):
                 f"{Path(file).parent}: on this CPU ({int8_cpu_features()}) the {self.config.get('quantization', 'ONNX')} "
                 f"model moves probabilities on its reference texts by up to {gap:.3f} from the model it was exported "
                 f"from (tolerance {tolerance}), so it refuses to load; export it again with `jingwang model "
-                f"export-onnx` (7-bit weights, the default) or `--fp32`")
+                f"export-onnx` (u8 weights, the default), with a larger `--tolerance` or `--fp32`")
