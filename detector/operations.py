@@ -63,6 +63,7 @@ class PostInfo:
     campaign: str | None = None
     rest: str = ""  # cleaned text without its contacts, for the copy links
     copy: int | None = None  # its group of copies, if any
+    subtypes: list[str] = field(default_factory=list)  # "risk/subtype" of its flagged risks
 
 
 def author_of(rec: dict, author_field: str | None = None) -> str | None:
@@ -180,7 +181,7 @@ class Operation:
     campaigns: list[str]
     linked_by: list[str]
     risks: dict[str, int]
-    subtypes: dict = field(default_factory=dict)  # filled once subtypes exist (issue 17)
+    subtypes: dict = field(default_factory=dict)  # "risk/subtype": posts, from the records' subtypes
     first_seen: str | None = None
     last_seen: str | None = None
     span_seconds: float | None = None
@@ -234,6 +235,7 @@ def build_operation(members: list[PostInfo], mask: bool = True) -> Operation:
         contacts=sorted(key_count, key=lambda k: (-key_count[k], k)),
         campaigns=sorted(camps, key=lambda c: (-camps[c], c)), linked_by=linked,
         risks=dict(Counter(r for p in members for r in p.risks).most_common()),
+        subtypes=dict(Counter(t for p in members for t in p.subtypes).most_common()),
         first_seen=_iso(min(times)) if times else None, last_seen=_iso(max(times)) if times else None,
         span_seconds=span, representative=_representative(members, mask))
 
@@ -289,6 +291,20 @@ def _campaign_id(camp) -> str | None:
     return None if cid is None or isinstance(cid, (dict, list)) else str(cid)
 
 
+def subtypes_of(rec: dict, flags: list[str]) -> list[str]:
+    """"risk/subtype" names a scored record gives its flagged risks (JSON text in CSV/Parquet
+    output); anything malformed gives none."""
+    subs = rec.get("subtypes")
+    if isinstance(subs, str):
+        try:
+            subs = json.loads(subs)
+        except (ValueError, RecursionError):
+            return []
+    if not isinstance(subs, dict):
+        return []
+    return [f"{r}/{name}" for r in flags if isinstance(subs.get(r), dict) for name in subs[r] if isinstance(name, str)]
+
+
 def post_info(rec: dict, text: str, line: int, fields: dict, all_posts: bool) -> PostInfo | str | None:
     """A flagged record as a PostInfo; None if not flagged; a reason string if it is bad."""
     flags = _flags(rec)
@@ -300,7 +316,8 @@ def post_info(rec: dict, text: str, line: int, fields: dict, all_posts: bool) ->
     keys, rest = contacts_and_rest(text)
     return PostInfo(id=f"line:{line}" if rid is None else str(rid), author=author_of(rec, fields["author"]),
                     ts=time_of(rec, fields["time"]), text=text[:MAX_TEXT], risks=flags, weight=post_weight(rec, flags),
-                    keys=keys, campaign=_campaign_id(rec.get("campaign")), rest=rest[:MAX_TEXT])
+                    keys=keys, campaign=_campaign_id(rec.get("campaign")), rest=rest[:MAX_TEXT],
+                    subtypes=subtypes_of(rec, flags))
 
 
 def read_posts(input: str, s: OperationsSummary, fields: dict, all_posts: bool = False) -> Iterator[PostInfo]:

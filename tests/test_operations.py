@@ -181,3 +181,15 @@ def test_html_report_escapes_post_text(tmp_path) -> None:
     operations_file(str(scored), str(out), html=str(html))
     page = html.read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(" in page and "<script" not in page and "<b>u0" not in page
+
+
+def test_an_operation_counts_the_subtypes_of_its_posts_flagged_risks(tmp_path) -> None:
+    sub = {"paid_posting": {"lure_ad": {"score": 0.9, "evidence": []}}, "rumor": {"health": {"score": 0.8}}}
+    recs = [{"id": "p1", "text": "加微信 abc123 领福利", "flags": ["paid_posting"], "subtypes": sub},
+            {"id": "p2", "text": "薇信 abc123 私聊", "flags": ["paid_posting"], "subtypes": json.dumps(sub)},
+            {"id": "p3", "text": "V: abc 123 马上加", "flags": ["paid_posting"], "subtypes": {"paid_posting": "bad"}}]
+    scored, out = tmp_path / "s.jsonl", tmp_path / "ops.jsonl"
+    scored.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    operations_file(str(scored), str(out))
+    (op,) = read_jsonl(out)
+    assert sorted(op["post_ids"]) == ["p1", "p2", "p3"] and op["subtypes"] == {"paid_posting/lure_ad": 2}
