@@ -164,7 +164,7 @@ def test_cli_campaigns(tmp_path):
     _write_jsonl(src, mixed())
     r = CliRunner().invoke(app, ["campaigns", str(src), "--out", str(out), "--min-size", "3", "--threshold", "0.7"])
     assert r.exit_code == 0, r.output
-    assert "clusters" in r.output and "1 (5 posts)" in r.output
+    assert "clusters" in r.output and "1, holding 5 (2.4%) posts" in r.output
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
     stdin = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in mixed())
     r = CliRunner().invoke(app, ["campaigns", "-", "--out", str(out), "--quiet"], input=stdin)
