@@ -262,21 +262,27 @@ def subtypes_for(head: SubtypeHead | None, featurizer, cleaned: list[CleanText],
         texts = [cleaned[i].text for i in idx]
         rows = X[idx] if X is not None else featurizer.transform(texts)
         P = head.proba(risk, rows, texts)
+        items = [(evidence[i] if evidence else {}).get(risk, []) for i in idx]
+        terms = sorted({t for its in items for t in evidence_terms(its)})  # featurized once per batch
+        C = dict(zip(terms, term_contributions(head, featurizer, risk, terms)))
         for n, i in enumerate(idx):
-            out[i][risk] = _post_subtypes(head, featurizer, risk, cleaned[i], P[n],
-                                          (evidence[i] if evidence else {}).get(risk, []), k)
+            out[i][risk] = _post_subtypes(head, risk, cleaned[i], P[n], items[n], C, k)
     return out
 
 
-def _post_subtypes(head: SubtypeHead, featurizer, risk: str, ct: CleanText, p: np.ndarray,
-                   items: list[dict], k: int) -> dict:
+def evidence_terms(items: list[dict]) -> list[str]:
+    """The words of a risk's evidence that can point to a subtype (contacts cannot)."""
+    return sorted({it["term"] for it in items if not str(it.get("kind", "")).startswith("contact")})
+
+
+def _post_subtypes(head: SubtypeHead, risk: str, ct: CleanText, p: np.ndarray, items: list[dict],
+                   C: dict[str, np.ndarray], k: int) -> dict:
     h = head.heads[risk]
     hits = head.intents.hits(ct.text)
-    terms = sorted({it["term"] for it in items if not str(it.get("kind", "")).startswith("contact")})
-    C = term_contributions(head, featurizer, risk, terms)
+    terms = evidence_terms(items)
     result = {}
     for j in chosen(h.subtypes, p, h.thresholds, head.rank(risk, p)):
-        contrib = {t: float(C[n, j]) for n, t in enumerate(terms)} if h.trained[j] else {}
+        contrib = {t: float(C[t][j]) for t in terms} if h.trained[j] else {}
         result[h.subtypes[j]] = {"score": round(float(p[j]), 4),
                                  "evidence": subtype_evidence(ct, h.subtypes[j], hits, model_items(items, contrib), k)}
     return result
