@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from detector.phonetic import add_phonetic_ngrams
+from detector.phonetic import add_phonetic_ngrams, span_ngrams
 
 # view codes: the family a feature belongs to (its prefix), as evidence names them
 VIEWS = ("chars", "word", "pinyin", "digits", "atom", "symbol", "lexicon", "contact")
@@ -173,16 +173,6 @@ def plain_ngrams(g: Grams, cfg, tokens, text: str) -> None:
 
 def word_ngrams(g: Grams, cfg, words: list[str], ws: list[int], we: list[int]) -> None:
     """`w:` n-grams of consecutive words (joined by a space), spans from first to last word."""
-    F, n, n0 = g.feats, len(words), len(g.feats)
-    for k in range(max(cfg.word_ngram_min, 1), cfg.word_ngram_max + 1):
-        if k > n:
-            break
-        if k == 1:
-            F.extend(["w:" + w for w in words])
-        elif k == 2:
-            F.extend(["w:" + a + " " + b for a, b in zip(words, words[1:])])
-        else:
-            F.extend(["w:" + " ".join(words[i:i + k]) for i in range(n - k + 1)])
-        g.starts.extend(ws[:n - k + 1])
-        g.ends.extend(we[k - 1:])
-    g.views.extend([WORD] * (len(F) - n0))
+    n0 = len(g.feats)
+    span_ngrams("w:", words, ws, we, max(cfg.word_ngram_min, 1), cfg.word_ngram_max, g.feats, g.starts, g.ends)
+    g.views.extend([WORD] * (len(g.feats) - n0))

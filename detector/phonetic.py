@@ -183,19 +183,26 @@ def syllable_runs(text: str) -> list[tuple[list[str], list[int], list[int]]]:
     return runs
 
 
+def span_ngrams(prefix: str, toks: list[str], st: list[int], en: list[int], n_min: int, n_max: int,
+                feats: list, starts: list, ends: list) -> None:
+    """Append `prefix` + the n-grams (n_min..n_max) of consecutive tokens, joined by a space, with
+    spans from the first token's start to the last token's end (words and syllables alike)."""
+    n = len(toks)
+    for k in range(n_min, min(n_max, n) + 1):
+        if k == 1:
+            feats.extend([prefix + t for t in toks])
+        elif k == 2:
+            feats.extend([prefix + a + " " + b for a, b in zip(toks, toks[1:])])
+        else:
+            feats.extend([prefix + " ".join(toks[i:i + k]) for i in range(n - k + 1)])
+        starts.extend(st[:n - k + 1])
+        ends.extend(en[k - 1:])
+
+
 def add_phonetic_ngrams(text: str, n_min: int, n_max: int, feats: list, starts: list, ends: list) -> None:
     """Append the `p:` features of `text` (n-grams of consecutive syllables) and their spans."""
     for syl, st, en in syllable_runs(text):
-        n = len(syl)
-        for k in range(n_min, min(n_max, n) + 1):
-            if k == 1:
-                feats.extend(["p:" + s for s in syl])
-            elif k == 2:
-                feats.extend(["p:" + a + " " + b for a, b in zip(syl, syl[1:])])
-            else:
-                feats.extend(["p:" + " ".join(syl[i:i + k]) for i in range(n - k + 1)])
-            starts.extend(st[:n - k + 1])
-            ends.extend(en[k - 1:])
+        span_ngrams("p:", syl, st, en, n_min, n_max, feats, starts, ends)
 
 
 def phonetic_ngrams(text: str, n_min: int, n_max: int) -> list[tuple[str, int, int]]:
