@@ -32,7 +32,7 @@ RISKS = ("rumor", "paid_posting", "harassment")
 
 
 def base_recipe(path: Path) -> dict:
-    from training.config import read_toml
+    from training.recipe import read_toml
 
     recipe = read_toml(path)
     recipe["data"].setdefault("mask", {})["real"] = list(RISKS)  # not trained on: what a new user's model has not seen
@@ -40,7 +40,7 @@ def base_recipe(path: Path) -> dict:
 
 
 def fit(recipe, X, splits, extra_X=None, extra_y=None) -> dict:
-    from training.fast import Split, train_risk
+    from training.trainers.fast import Split, train_risk
 
     if extra_X is not None and len(extra_y):
         tr = splits["train"]
@@ -52,8 +52,8 @@ def fit(recipe, X, splits, extra_X=None, extra_y=None) -> dict:
 
 
 def predict(parts: dict, X, texts: list[str]) -> np.ndarray:
-    from detector.calibration import sigmoid  # noqa: F401  (calibrators are callables)
-    from detector.content import content_mask
+    from detector.model.calibration import sigmoid  # noqa: F401  (calibrators are callables)
+    from detector.text.content import content_mask
 
     mask = content_mask(texts, list(RISKS))
     return np.stack([parts[r]["cal"](np.asarray(X @ parts[r]["coef"]).ravel() + parts[r]["intercept"]) * mask[:, j]
@@ -76,10 +76,10 @@ def measure(p: np.ndarray, y: np.ndarray, thresholds: dict) -> dict:
 
 
 def main() -> None:
-    from detector.cleaning import clean
+    from detector.text.cleaning import clean
     from detector.review.sampling import select
-    from training.data import load_source, team_labels, load_specs
-    from training.fast import featurize, load_splits
+    from training.data.sources import load_source, team_labels, load_specs
+    from training.trainers.fast import featurize, load_splits
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=Path("configs/fast.toml"))

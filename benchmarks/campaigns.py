@@ -187,7 +187,7 @@ def planted(n_campaigns: int, rng: random.Random, pool: str, t_range: tuple[floa
 
 def make_input(path: Path, n: int, n_campaigns: int, seed: int) -> dict[str, int]:
     """Write the benchmark input; return {planted post id: campaign}."""
-    from detector.campaigns import parse_time
+    from detector.cases.campaigns import parse_time
 
     rng = random.Random(seed)
     with open(SRC, encoding="utf-8") as f:
@@ -254,8 +254,8 @@ def _vm(key: str) -> float:
 
 def child(inp: str, out: str, sweep: list[float], sweep_out: str) -> None:
     """Run in a subprocess: campaigns_file (timed, peak RSS), then a threshold sweep."""
-    from detector import campaigns as cp
-    from detector.io import iter_posts
+    from detector.cases import campaigns as cp
+    from detector.batch.io import iter_posts
 
     rss0 = _vm("VmRSS")
     t0 = time.perf_counter()

@@ -20,7 +20,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from training.train import train_from_recipe  # noqa: E402
+from training.trainers.dispatch import train_from_recipe  # noqa: E402
 
 BUDGET = ["model.num_layers=6", "train.subset=3000", "train.max_steps=200", "train.dev_subset=1000", "train.test_subset=1000"]
 VARIANTS = {

@@ -13,10 +13,10 @@ import random
 import tempfile
 from pathlib import Path
 
-from detector.detector import Detector
-from training.config import load_recipe
-from training.data import default_root, read_jsonl
-from training.fast import train_fast
+from detector.model.core import Detector
+from training.recipe import load_recipe
+from training.data.sources import default_root, read_jsonl
+from training.trainers.fast import train_fast
 
 
 def main() -> None:

@@ -25,15 +25,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def apply(recipe: dict, overrides: str) -> dict:
-    from training.config import apply_overrides
+    from training.recipe import apply_overrides
 
     out = copy.deepcopy(recipe)
     return apply_overrides(out, [o for o in overrides.split() if o]) if overrides.strip() else out
 
 
 def main() -> None:
-    from training.config import read_toml
-    from training.fast import featurize, load_splits, train_risk
+    from training.recipe import read_toml
+    from training.trainers.fast import featurize, load_splits, train_risk
     from detector.risks import RISKS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def crawl_sample(n: int, seed: int) -> list[dict]:
-    from training.data import load_source
+    from training.data.sources import load_source
 
     rows = []
     for split in ("train", "dev", "test"):  # the whole file; the annotated comments are left out
@@ -39,7 +39,7 @@ def flags_and_rates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray, dict
 
 
 def main() -> None:
-    from detector.detector import Detector
+    from detector.model.core import Detector
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", action="append", required=True)

@@ -39,7 +39,7 @@ def worker(root: str, model: str, corpus: str, n: int, seed: int, batch: int) ->
     sys.path.insert(0, root)
     import jieba
 
-    from detector.detector import Detector
+    from detector.model.core import Detector
 
     texts = sample(corpus, n, seed)
     det = Detector.from_pretrained(model)

@@ -50,11 +50,11 @@ def shared_root() -> Path:
 
 
 def export(model: Path, dest: Path, names: list[str]) -> None:
-    from training.onnx_export import export_onnx
+    from training.export.onnx import export_onnx
 
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "source.txt").write_text(str(model.resolve()), encoding="utf-8")
-    from detector.detector import Detector
+    from detector.model.core import Detector
     from tests.test_onnx import TEXTS
 
     np.save(dest / "torch_test_texts.npy", Detector.from_pretrained(model).predict_proba(TEXTS))
@@ -69,7 +69,7 @@ def export(model: Path, dest: Path, names: list[str]) -> None:
 
 def load_unchecked(folder: Path):
     """The ONNX folder as a Detector, without the load-time reference check."""
-    from detector.detector import Detector
+    from detector.model.core import Detector
     from detector.scorers.onnx import OnnxScorer
 
     cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))

@@ -13,11 +13,11 @@ VARIANTS = {'full': {'reduce_range': False}, '7bit': {'reduce_range': True}, 'u8
 if sys.argv[1] == 'export':
     from tests.conftest import _write, _split, HARASS, SAFE, RUMOR, NEWS, SPAM, HAM
     from tests.test_transformer import tiny_transformer_recipe
-    from training.transformer import train_transformer
-    from training.onnx_export import export_onnx
+    from training.trainers.transformer import train_transformer
+    from training.export.onnx import export_onnx
     from detector.scorers.onnx import ModelCheckError
     from tests.test_onnx import TEXTS
-    from detector.detector import Detector
+    from detector.model.core import Detector
     root = out / 'data'
     for split in ("train", "dev", "test"):
         _write(root / "cold" / f"{split}.jsonl", _split(f"cold-{split}", HARASS, SAFE, 2))
@@ -36,7 +36,7 @@ else:
     from onnx_int8 import load_unchecked
     from detector.scorers.onnx import int8_cpu_features
     from tests.test_onnx import TEXTS
-    from detector.detector import Detector
+    from detector.model.core import Detector
     print(int8_cpu_features())
     t = np.load(out / 'torch.npy')
     for name in VARIANTS:

@@ -15,7 +15,7 @@ campaign cluster only).
 
 Flags: planted posts and ads are flagged paid_posting; background posts are flagged with
 probability --flag-rate (default 1: every post is linked, the hardest case for time and purity).
-`campaign` fields come from `detector.campaigns.campaign_index` (what `score --campaigns` adds),
+`campaign` fields come from `detector.cases.campaigns.campaign_index` (what `score --campaigns` adds),
 timed apart. `operations_file` runs in a subprocess: its time and peak RSS are its own.
 
 Assignment of planted posts (B-cubed): precision = share of the post's operation that is its own
@@ -134,7 +134,7 @@ def ads(n: int, rng: random.Random, t_range: tuple[float, float]) -> list[dict]:
 
 def make_input(path: Path, n: int, n_ops: int, n_ads: int, flag_rate: float, seed: int) -> tuple[dict, dict]:
     """Write a scored-like input; return ({planted post id: operation}, counts)."""
-    from detector.campaigns import campaign_index, parse_time
+    from detector.cases.campaigns import campaign_index, parse_time
 
     rng = random.Random(seed)
     with open(SRC, encoding="utf-8") as f:
@@ -203,7 +203,7 @@ def _vm(key: str) -> float:
 
 def child(inp: str, out: str, stats: str) -> None:
     """Run in a subprocess: operations_file, timed, with peak RSS."""
-    from detector.operations import operations_file
+    from detector.cases.operations import operations_file
 
     t0, c0 = time.perf_counter(), time.process_time()
     s = operations_file(inp, out)

@@ -23,7 +23,7 @@ import numpy as np
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from detector.detector import Detector  # noqa: E402
+from detector.model.core import Detector  # noqa: E402
 
 COMMENTS = Path("/work/shared/datasets/unlabeled_posts/chnci_comments.jsonl")
 

@@ -41,7 +41,7 @@ def pick(scored: list[dict], n_rumor: int, n_other: int, seed: int) -> list[dict
 
 def main() -> None:
     from benchmarks.flag_rate import crawl_sample, flags_and_rates
-    from detector.detector import Detector
+    from detector.model.core import Detector
     from detector.review.db import ReviewDB
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,7 +1,7 @@
 """Recall on evasive rewrites against recall on the plain posts, per risk and perturbation,
 and the share of the posts flagged in plain form that are still flagged after the rewrite.
 
-Positives of each test set are rewritten (training/perturb.py) and scored at the model's
+Positives of each test set are rewritten (training/datagen/perturb.py) and scored at the model's
 thresholds. Goal (issue 4): recall on rewrites within 3 points of the plain recall for the
 evasions the cleaner undoes (traditional, split, emoji, zero-width, homoglyph).
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.detector import Detector
-from training.data import load_source
-from training.perturb import PERTURBATIONS, perturb
+from detector.model.core import Detector
+from training.data.sources import load_source
+from training.datagen.perturb import PERTURBATIONS, perturb
 
 SETS = {"harassment": ("cold", "test"), "rumor": ("weibo21", "test"), "paid_posting": ("paid_team", "test")}
 

@@ -13,7 +13,7 @@ the CLI's process tree (workers included), sampled every 50 ms, or the largest s
 (wait4) if that is larger; peak PSS sums each process's proportional share of its pages (forked
 workers share the parent's model). A cProfile of one run per set (with evidence, one process, the first
 --profile-posts posts of the sample) gives the top 15 functions by cumulative time. Start-up:
-`import training.cli`, then `detector.scoring` (what `jingwang score` imports) and loading the
+`import training.cli.commands`, then `detector.batch.run` (what `jingwang score` imports) and loading the
 model, timed in a fresh process (fastest of 3).
 
     python benchmarks/score_speed.py                                  # both sets, 20,000 posts each
@@ -54,7 +54,7 @@ TOP = 15
 
 
 def data_root() -> Path:
-    """The shared data folder, as training.data.default_root (not imported: this process must
+    """The shared data folder, as training.data.sources.default_root (not imported: this process must
     stay small, or a child it starts would count its pages in the child's peak RSS)."""
     env = os.environ.get("JINGWANG_DATA")
     return Path(env) if env else ROOT.parent / "shared" / "datasets"
@@ -115,11 +115,11 @@ print(json.dumps({"posts": len(texts), "init_s": init, "loop_s": secs}))
 STARTUP = """
 import json, sys, time
 t0 = time.perf_counter()
-import training.cli
+import training.cli.commands
 t1 = time.perf_counter()
-import detector.scoring
+import detector.batch.run
 t2 = time.perf_counter()
-det = detector.scoring.ModelSpec(sys.argv[1]).load()
+det = detector.batch.run.ModelSpec(sys.argv[1]).load()
 t3 = time.perf_counter()
 det.score(["今天天气不错"], evidence=True)
 t4 = time.perf_counter()
@@ -224,7 +224,7 @@ def run_spec(name: str, models: dict) -> tuple[str, list[str]] | None:
 
 
 def score_cmd(inp: Path, model: str, out: Path, args: list[str]) -> list[str]:
-    return ["-m", "training.cli", "score", str(inp), "--model", model, "--out", str(out),
+    return ["-m", "detector.cli", "score", str(inp), "--model", model, "--out", str(out),
             "--flagged", str(out.with_suffix(".flagged.jsonl")), "--quiet", *args]
 
 
@@ -315,8 +315,8 @@ def table(sets: dict, startups: dict) -> str:
         lines.append(f"{name}: {s['posts']:,} posts, mean {s['mean_chars']} characters; jieba.lcut loop "
                      + " / ".join(f"{j['posts_per_s']:,.0f}" for j in s["jieba_lcut"]) + " posts/s (before / after)")
     for label, st in startups.items():
-        lines.append(f"start-up ({label}): imports and model load {st['imports_and_load_s']} s (import training.cli "
-                     f"{st['cli_import_s']} s, then detector.scoring {st['score_import_s']} s, model load "
+        lines.append(f"start-up ({label}): imports and model load {st['imports_and_load_s']} s (import training.cli.commands "
+                     f"{st['cli_import_s']} s, then detector.batch.run {st['score_import_s']} s, model load "
                      f"{st['load_s']} s); first post {st['first_post_s']} s")
     return "\n".join(lines)
 

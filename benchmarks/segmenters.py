@@ -1,7 +1,7 @@
 """Compiled implementations of jieba's algorithm against jieba itself (segmentation issue).
 
-Reference: jieba configured as detector/segment.py does (jieba's dictionary through the
-project's content-hashed cache, then configs/userdict.txt, accurate mode, HMM on, whitespace
+Reference: jieba configured as detector/text/segment.py does (jieba's dictionary through the
+project's content-hashed cache, then detector/resources/userdict.txt, accurate mode, HMM on, whitespace
 tokens dropped). Candidates, configured as close to that as their APIs allow:
 
 - jieba_fast: a jieba 0.39 fork with the DAG and Viterbi in C; same Tokenizer API
@@ -41,7 +41,7 @@ import jieba  # noqa: E402
 import jieba_fast  # noqa: E402
 import rjieba  # noqa: E402
 
-from detector.segment import DEFAULT_USERDICT, Segmenter, _initialize  # noqa: E402
+from detector.text.segment import DEFAULT_USERDICT, Segmenter, _initialize  # noqa: E402
 
 jieba_fast.setLogLevel(logging.WARNING)
 
@@ -55,7 +55,7 @@ RE_USERDICT = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")   # jieba's own user-di
 
 def build_jieba(userdict: Path | None):
     tok = jieba.Tokenizer()
-    _initialize(tok)                     # exactly detector.segment.get_tokenizer
+    _initialize(tok)                     # exactly detector.text.segment.get_tokenizer
     if userdict:
         tok.load_userdict(str(userdict))
     return tok

@@ -36,14 +36,14 @@ MUST_NOT_FLAG = CONTENT_FREE + ["武汉欢迎您"]
 
 
 def harmless_real(split: str = "dev") -> list[str]:
-    from training.data import load_source
+    from training.data.sources import load_source
 
     ds = load_source("real", split)
     return [t for t, a, b, c in zip(ds["text"], ds["rumor"], ds["paid_posting"], ds["harassment"]) if not (a or b or c)]
 
 
 def run(model: str, texts: list[str]) -> dict:
-    from detector.detector import Detector
+    from detector.model.core import Detector
 
     det = Detector.from_pretrained(model)
     thr = np.array([det.thresholds[r] for r in det.labels])

@@ -43,15 +43,15 @@ def f1_table(subtypes: list[str], gold: list[set], pred: list[set]) -> dict:
 
 
 def evaluate(model: str, role: str = "eval") -> dict:
-    from detector.detector import Detector
-    from detector.subtypes import SUBTYPES, SubtypeHead, chosen, subtypes_for
-    from training.subtypes import SubtypeConfig, load_rows
+    from detector.model.core import Detector
+    from detector.model.subtypes import SUBTYPES, SubtypeHead, chosen, subtypes_for
+    from training.trainers.subtypes import SubtypeConfig, load_rows
 
     det = Detector.from_pretrained(model)
     path, _ = Detector.read_config(model)
     head = SubtypeHead.load(path)
     if head is None:
-        raise SystemExit(f"{path} has no subtype head (subtypes.json); train one with training/subtypes.py")
+        raise SystemExit(f"{path} has no subtype head (subtypes.json); train one with training/trainers/subtypes.py")
     cfg = SubtypeConfig.from_dict(head.info.get("config", {}))
     rows = load_rows(cfg, role, evasion=det.evasion)
     out = {}

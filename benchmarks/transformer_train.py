@@ -24,11 +24,11 @@ import torch
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from detector.detector import Detector  # noqa: E402
+from detector.model.core import Detector  # noqa: E402
 from detector.scorers.transformer import MultiLabelEncoder, set_cpu_threads  # noqa: E402
-from training.data import default_root, read_jsonl  # noqa: E402
-from training.train import train_from_recipe  # noqa: E402
-from training.transformer import build_encoder, freeze_embeddings, make_optimizer, masked_bce  # noqa: E402
+from training.data.sources import default_root, read_jsonl  # noqa: E402
+from training.trainers.dispatch import train_from_recipe  # noqa: E402
+from training.trainers.transformer import build_encoder, freeze_embeddings, make_optimizer, masked_bce  # noqa: E402
 
 
 def real_posts(n: int) -> list[str]:

@@ -280,7 +280,7 @@ def check_run(cf: CorpusFile, out: Path, exit_code: int, output: str) -> Tally:
 
 def run_cli(args: list[str]) -> tuple[int, str]:
     """`jingwang <args>` in a new process: exit code, stdout and stderr."""
-    p = subprocess.run([sys.executable, "-c", "from training.cli import main; main()", *args],
+    p = subprocess.run([sys.executable, "-c", "from detector.cli import main; main()", *args],
                        capture_output=True, text=True, errors="replace", cwd=Path(__file__).resolve().parent.parent)
     return p.returncode, p.stdout + p.stderr
 
@@ -327,7 +327,7 @@ def run_corpus(folder: Path, model: Path, run=run_cli) -> Tally:
 def train_tiny(folder: Path) -> Path:
     """The test suite's tiny model (tests/conftest.py), trained into `folder`."""
     from tests import conftest as c
-    from training.fast import train_fast
+    from training.trainers.fast import train_fast
 
     root = folder / "datasets"
     for split in ("train", "dev", "test"):

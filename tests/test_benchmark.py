@@ -9,8 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import PROJECT
-from training.benchmark import load_config, overlap_mask, run_benchmark
-from training.cli import app
+from training.evaluation.benchmark import load_config, overlap_mask, run_benchmark
+from training.cli import app as _full_app
+
+app = _full_app()
 
 CONFIG = """
 models = []

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from typer.testing import CliRunner
 
-from detector.campaigns import (campaign_boost, campaign_index, campaigns_file, find_campaigns,
+from detector.cases.campaigns import (campaign_boost, campaign_index, campaigns_file, find_campaigns,
                                 match_key, parse_time)
 
 T0 = 1727301720  # 2024-09-26 06:02 Beijing time
@@ -157,8 +157,8 @@ def test_campaigns_file_skips_bad_records(tmp_path, capsys):
 
 
 def test_cli_campaigns(tmp_path):
-    import detector.cli_campaigns  # noqa: F401  registers the command
-    from detector.cli import app
+    import detector.cli.campaigns  # noqa: F401  registers the command
+    from detector.cli._app import app
 
     src, out = tmp_path / "posts.jsonl", tmp_path / "clusters.jsonl"
     _write_jsonl(src, mixed())

@@ -9,21 +9,23 @@ import pytest
 from sklearn.metrics import f1_score
 from typer.testing import CliRunner
 
-import training.cli_onnx  # noqa: F401  (registers `jingwang model cascade`)
-from detector.cascade import Cascade, cascade_config, in_band
-from detector.detector import Detector
-from detector.scoring import score_file
+import training.cli.model  # noqa: F401  (registers `jingwang model cascade`)
+from detector.model.cascade import Cascade, cascade_config, in_band
+from detector.model.core import Detector
+from detector.batch.run import score_file
 from tests.conftest import tiny_recipe
 from tests.test_scale import read_jsonl, write_posts
-from training.cascade import band_candidates, choose_band, macro_f1
-from training.cli import app
+from training.trainers.cascade import band_candidates, choose_band, macro_f1
+from training.cli import app as _full_app
+
+app = _full_app()
 
 LABELS = ["rumor", "paid_posting", "harassment"]
 
 
 @pytest.fixture(scope="module")
 def second_model(tiny_root, tmp_path_factory):
-    from training.fast import train_fast
+    from training.trainers.fast import train_fast
 
     recipe = tiny_recipe()
     recipe["model"]["name"] = "tiny2"
@@ -116,7 +118,7 @@ def test_model_cascade_and_score_cascade(tiny_model, second_model, tiny_root, tm
 @pytest.mark.parametrize("text,needle", [("{", "not valid JSON"), ('{"band": {}}', "missing key 'second'"),
                                          ('{"second": "m", "band": {"rumor": [0.2]}}', "'band' must map")])
 def test_a_broken_cascade_file_is_one_sentence_naming_it(tmp_path, text, needle):
-    from detector.cascade import cascade_config
+    from detector.model.cascade import cascade_config
     from detector.scorers.base import ModelFolderError
 
     (tmp_path / "cascade.json").write_text(text, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Tests for detector.cleaning: cleaned text, exact offset maps, watermarks, evasions."""
+"""Tests for detector.text.cleaning: cleaned text, exact offset maps, watermarks, evasions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from detector.cleaning import CleanText, clean, normalize_for_match
+from detector.text.cleaning import CleanText, clean, normalize_for_match
 
 
 def check_map(ct: CleanText) -> None:
@@ -287,7 +287,7 @@ def test_pure_and_frozen() -> None:
 
 
 def test_split_pinyin_needs_whole_syllables() -> None:
-    from detector.phonetic import split_pinyin
+    from detector.text.phonetic import split_pinyin
 
     assert split_pinyin("shabi") == ("sha", "bi")
     assert split_pinyin("zhuangxiu") == ("zhuang", "xiu")
@@ -295,7 +295,7 @@ def test_split_pinyin_needs_whole_syllables() -> None:
 
 
 def test_disk_cache_loads_what_it_built_and_rebuilds_a_broken_file(tmp_path, monkeypatch) -> None:
-    from detector.phonetic import disk_cached
+    from detector.text.phonetic import disk_cached
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     calls = []

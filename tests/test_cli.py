@@ -8,7 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from training.cli import app
+from training.cli import app as _full_app
+
+app = _full_app()
 
 runner = CliRunner()
 

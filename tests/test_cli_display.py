@@ -86,7 +86,7 @@ def test_every_help_fits_80_columns_and_shows_every_option_name_whole():
 
 
 def _stderr_of_scoring(capsys, src, tiny_model, out, **kw):
-    from detector.scoring import score_file
+    from detector.batch.run import score_file
 
     score_file(str(src), str(tiny_model), str(out), progress=True, batch_size=2, **kw)
     return capsys.readouterr().err.replace("\r", "\n").splitlines()
@@ -106,7 +106,7 @@ def test_progress_bar_partway_shows_percent_total_time_left_and_posts_per_second
     import io
     from types import SimpleNamespace
 
-    from detector.progress import Meter, ProgressBar
+    from detector.batch.progress import Meter, ProgressBar
 
     f = io.StringIO()
     bar = ProgressBar(Meter(40_000_000, 0, lambda r: r.end, "B"), True, file=f)
@@ -136,11 +136,11 @@ def test_registering_the_commands_imports_no_scoring_or_training_stack():
     import subprocess
     import sys
 
-    code = ("import sys, training.cli; heavy = [m for m in ('detector.scoring', 'detector.detector', 'sklearn', "
+    code = ("import sys, training.cli.commands; heavy = [m for m in ('detector.batch.run', 'detector.model.core', 'sklearn', "
             "'scipy', 'torch', 'transformers', 'datasets', 'pyarrow', 'matplotlib', 'pandas') if m in sys.modules]; "
             "print(','.join(heavy))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert r.stdout.strip() == "", f"imported by `import training.cli`: {r.stdout}"
+    assert r.stdout.strip() == "", f"imported by `import training.cli.commands`: {r.stdout}"
 
 
 def test_retrain_and_models_tables_fit_80_columns_with_whole_risk_and_set_names(monkeypatch, tmp_path):
@@ -149,7 +149,7 @@ def test_retrain_and_models_tables_fit_80_columns_with_whole_risk_and_set_names(
     from rich.console import Console
 
     import detector.registry
-    import training.cli_retrain as cr
+    import training.cli.retrain as cr
 
     buf = io.StringIO()
     monkeypatch.setattr(cr, "err", Console(file=buf, width=80))
@@ -171,8 +171,8 @@ def test_retrain_and_models_tables_fit_80_columns_with_whole_risk_and_set_names(
 
 
 def test_workers_of_a_fast_model_are_forked_from_a_parent_that_loaded_it_once(tiny_model, tmp_path, monkeypatch):
-    from detector import parallel
-    from detector.scoring import ModelSpec
+    from detector.batch import pool as parallel
+    from detector.batch.run import ModelSpec
 
     assert parallel.forkable(ModelSpec(str(tiny_model)))
     assert not parallel.forkable(ModelSpec(str(tiny_model), cascade=str(tmp_path / "cascade")))

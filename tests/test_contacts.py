@@ -1,11 +1,11 @@
-"""Tests for detector.contacts: kinds, values and spans, on raw and cleaned text."""
+"""Tests for detector.text.contacts: kinds, values and spans, on raw and cleaned text."""
 
 from __future__ import annotations
 
 import pytest
 
-from detector.cleaning import clean
-from detector.contacts import Contact, contact_features, extract_contacts
+from detector.text.cleaning import clean
+from detector.text.contacts import Contact, contact_features, extract_contacts
 
 
 def found(text: str) -> list[tuple[str, str, str]]:

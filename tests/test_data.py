@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SHARED
-from training.data import load_source, load_specs
-from training.pull import pull
+from training.data.sources import load_source, load_specs
+from training.data.pull import pull
 
 
 def test_load_source_has_one_column_per_risk(tiny_root):

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from detector.detector import Detector
-from training.cli import app
-from training.ensemble import build_ensemble, weight_grid
-from training.transformer import train_transformer
+from detector.model.core import Detector
+from training.cli import app as _full_app
+
+app = _full_app()
+from training.trainers.ensemble import build_ensemble, weight_grid
+from training.trainers.transformer import train_transformer
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEXTS = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好"]

@@ -9,15 +9,17 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from typer.testing import CliRunner
 
-from detector.calibration import Calibrator, sigmoid
-from detector.detector import Detector
+from detector.model.calibration import Calibrator, sigmoid
+from detector.model.core import Detector
 from tests.conftest import HARASS, SAFE
-from training.calibrate import calibration_study, fit_calibrator, uncalibrated_proba
-from training.cli import app
-from training.evaluate import evaluate_file, perturb_kinds
-from training.metrics import bootstrap_ci, ece, fast_metrics, threshold_for_precision
-from training.perturb import PERTURBATIONS
-from training.significance import mcnemar, paired_bootstrap
+from training.trainers.calibrate import calibration_study, fit_calibrator, uncalibrated_proba
+from training.cli import app as _full_app
+
+app = _full_app()
+from training.evaluation.evaluate import evaluate_file, perturb_kinds
+from training.evaluation.metrics import bootstrap_ci, ece, fast_metrics, threshold_for_precision
+from training.datagen.perturb import PERTURBATIONS
+from training.evaluation.significance import mcnemar, paired_bootstrap
 
 BASE_KEYS = {"n", "accuracy", "macro_f1", "precision", "recall", "f1", "roc_auc", "pr_auc", "ece", "threshold"}
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.calibration import Calibrator
-from detector.cleaning import clean
-from detector.evidence import unit_ids, with_contacts
-from detector.features import Featurizer, FeaturizerConfig, feature_index
+from detector.model.calibration import Calibrator
+from detector.text.cleaning import clean
+from detector.scorers.evidence import unit_ids, with_contacts
+from detector.scorers.features import Featurizer, FeaturizerConfig, feature_index
 from detector.scorers.fast import FastScorer, extra_features
-from detector.segment import DEFAULT_USERDICT, Segmenter
+from detector.text.segment import DEFAULT_USERDICT, Segmenter
 
 N = 2**16
 CFG = FeaturizerConfig(n_features=N, skeleton=True, pinyin_ngram_max=3, atomic_placeholders=True,

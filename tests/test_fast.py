@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from detector.detector import Detector, ModelNotFoundError
-from detector.features import Featurizer, FeaturizerConfig, feature_index
-from detector.flagging import priority
-from detector.segment import Segmenter
+from detector.model.core import Detector, ModelNotFoundError
+from detector.scorers.features import Featurizer, FeaturizerConfig, feature_index
+from detector.model.flagging import priority
+from detector.text.segment import Segmenter
 import scipy.sparse as sp
 
-from training.fast import fit_risk, nb_ratio, risk_weights
+from training.trainers.fast import fit_risk, nb_ratio, risk_weights
 
 
 def test_feature_index_matches_sklearn_hasher():
@@ -168,9 +168,9 @@ def test_features_and_spans_are_those_of_the_featurizer_before_the_one_pass_refa
     import tomllib
     from pathlib import Path
 
-    from detector.cleaning import clean
+    from detector.text.cleaning import clean
     from detector.scorers.fast import extra_features
-    from detector.segment import DEFAULT_USERDICT
+    from detector.text.segment import DEFAULT_USERDICT
 
     recipe = tomllib.loads((Path(__file__).parent.parent / "configs" / "fast.toml").read_text())["featurizer"]
     fcfg = FeaturizerConfig.from_dict({**recipe, "segmenter": "jieba"})
@@ -212,7 +212,7 @@ def test_numpy_murmurhash_is_sklearns_on_any_text():
 
     from sklearn.utils import murmurhash3_32
 
-    from detector.hashing import hashed_columns, murmur3_32
+    from detector.scorers.hashing import hashed_columns, murmur3_32
 
     rng = random.Random(0)
     alphabet = "ab z你好恶心🔥①é\u3000[]:\x00"
@@ -229,7 +229,7 @@ def test_scoring_does_not_import_scikit_learn(tiny_model):
     import subprocess
     import sys
 
-    code = ("import sys; from detector.detector import Detector; "
+    code = ("import sys; from detector.model.core import Detector; "
             f"Detector.from_pretrained({str(tiny_model)!r}).score(['兼职刷单日结，加微信 13812345678']); "
             "print('sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -238,7 +238,7 @@ def test_scoring_does_not_import_scikit_learn(tiny_model):
 
 def test_a_model_trained_with_rjieba_records_it_and_segments_with_it_after_loading(tiny_root, tmp_path):
     from tests.conftest import tiny_recipe
-    from training.fast import train_fast
+    from training.trainers.fast import train_fast
 
     recipe = tiny_recipe()
     recipe["featurizer"] = {**recipe["featurizer"], "segmenter": "rjieba"}

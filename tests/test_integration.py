@@ -6,8 +6,8 @@ import json
 import pytest
 
 from tests.conftest import SHARED
-from training.config import load_recipe
-from training.fast import train_fast
+from training.recipe import load_recipe
+from training.trainers.fast import train_fast
 
 pytestmark = pytest.mark.skipif(not (SHARED / "cold" / "train.jsonl").is_file(),
                                 reason="../shared/datasets is not beside the checkout")
@@ -22,7 +22,7 @@ def real_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real_detector(real_model):
-    from detector.detector import Detector
+    from detector.model.core import Detector
 
     return Detector.from_pretrained(real_model)
 
@@ -58,7 +58,7 @@ def test_posts_without_risky_content_get_no_flag(real_detector, text):
 
 
 def test_demo_posts_score_with_evidence_in_original_text(real_model):
-    from detector.detector import Detector
+    from detector.model.core import Detector
 
     det = Detector.from_pretrained(real_model)
     posts = [json.loads(line) for line in open("data/samples/posts.jsonl", encoding="utf-8")]

@@ -1,10 +1,10 @@
-"""Tests for detector.lexicon (paid-posting intent lexicon)."""
+"""Tests for detector.text.lexicon (paid-posting intent lexicon)."""
 
 import time
 
 import pytest
 
-from detector.lexicon import Hit, default_lexicon, load_lexicon
+from detector.text.lexicon import Hit, default_lexicon, load_lexicon
 
 CATEGORIES = ("recruit", "engagement_selling", "deletion", "extortion", "contact_lure")
 

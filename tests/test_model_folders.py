@@ -15,7 +15,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 from typer.testing import CliRunner
 
-from detector.detector import Detector
+from detector.model.core import Detector
 from detector.scorers.base import ModelFolderError
 
 TEXTS = ["兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好"]
@@ -141,8 +141,8 @@ def test_a_bad_ensemble_member_names_the_ensemble_and_member(folder, tiny_model,
 
 
 def test_the_cli_prints_one_sentence_not_a_traceback(folder, tmp_path):
-    import training.cli  # noqa: F401  (the console entry point's app, with every command)
-    from detector.cli import app
+    import training.cli.commands  # noqa: F401  (the console entry point's app, with every command)
+    from detector.cli._app import app
 
     edit_config(folder, lambda c: c["thresholds"].update(rumor=float("nan")))
     (tmp_path / "in.jsonl").write_text(json.dumps({"id": 1, "text": TEXTS[0]}) + "\n", encoding="utf-8")
@@ -166,7 +166,7 @@ def test_a_file_outside_the_model_folder_is_refused(folder, key, where):
 def test_disk_caches_live_in_the_user_cache_folder_and_are_hash_checked(tmp_path, monkeypatch):
     import tempfile
 
-    from detector.phonetic import cache_dir, disk_cached
+    from detector.text.phonetic import cache_dir, disk_cached
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
@@ -190,7 +190,7 @@ def test_disk_caches_live_in_the_user_cache_folder_and_are_hash_checked(tmp_path
 
 
 def test_a_shared_cache_folder_is_not_used(tmp_path, monkeypatch):
-    from detector.phonetic import disk_cached
+    from detector.text.phonetic import disk_cached
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     (tmp_path / "jingwang").mkdir(mode=0o777)

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import training.cli_onnx  # noqa: F401  (registers `jingwang model export-onnx`)
-from detector.detector import Detector
+import training.cli.model  # noqa: F401  (registers `jingwang model export-onnx`)
+from detector.model.core import Detector
 from detector.scorers.onnx import ModelCheckError, length_buckets
-from training.cli import app
-from training.onnx_export import REFERENCE_TEXTS, export_onnx
-from training.transformer import train_transformer
+from training.cli import app as _full_app
+
+app = _full_app()
+from training.export.onnx import REFERENCE_TEXTS, export_onnx
+from training.trainers.transformer import train_transformer
 
 TEXTS = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "这本书写得很好", "明天记得带伞",
          "长" * 300, "<b>你全家</b>都是废物！！ http://t.cn/abc", "加-微-信 刷单 ①③⑤"]

@@ -1,4 +1,4 @@
-"""detector.operations and `jingwang operations`: contact keys across spellings, links by contact,
+"""detector.cases.operations and `jingwang operations`: contact keys across spellings, links by contact,
 campaign and author, operation records, bad lines, the HTML report."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from detector.operations import PostInfo, contact_keys, find_operations, link_posts, operations_file
+from detector.cases.operations import PostInfo, contact_keys, find_operations, link_posts, operations_file
 
 
 @pytest.mark.parametrize("text", ["薇信 abc123 了解一下", "V: abc 123", "加V：ABC123", "vx abc123",
@@ -111,7 +111,7 @@ def test_no_mask_and_html(tmp_path) -> None:
 
 
 def test_cli(tmp_path) -> None:
-    from detector.cli import app
+    from detector.cli._app import app
 
     scored, out = write_scored(tmp_path / "scored.jsonl"), tmp_path / "ops.jsonl"
     r = CliRunner().invoke(app, ["operations", str(scored), "--out", str(out)])
@@ -121,7 +121,7 @@ def test_cli(tmp_path) -> None:
 
 
 def test_cli_refuses_to_overwrite_input(tmp_path) -> None:
-    from detector.cli import app
+    from detector.cli._app import app
 
     scored = write_scored(tmp_path / "scored.jsonl")
     before = scored.read_bytes()
@@ -160,7 +160,7 @@ def test_copies_link_a_post_without_the_contact(tmp_path) -> None:
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_csv_and_parquet_scored_output(tmp_path, fmt) -> None:
     """CSV / Parquet output of `score`: flags as "a,b" text, campaign as JSON text, score_<risk> columns."""
-    from detector.writers import RecordWriter, flat_row
+    from detector.batch.writers import RecordWriter, flat_row
 
     rows = [r for r in SCORED if isinstance(r, dict) and isinstance(r.get("flags"), list)]
     scored = tmp_path / f"scored.{fmt}"

@@ -6,7 +6,7 @@ import json
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from training.pack_q4 import pack, q4_encode, unpack
+from training.base.pack_q4 import pack, q4_encode, unpack
 
 
 def test_pack_unpack_round_trip_is_exact(tmp_path):

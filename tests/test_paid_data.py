@@ -1,11 +1,11 @@
-"""Tests for training.paid_data (synthetic paid_posting set) and the committed data files."""
+"""Tests for training.datagen.paid (synthetic paid_posting set) and the committed data files."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from training import paid_data
+from training.datagen import paid as paid_data
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "paid_posting"
 POS_CATEGORIES = {"recruit", "engagement_selling", "deletion", "extortion", "contact_lure"}
@@ -72,7 +72,7 @@ def test_expand_fills_everything():
 def test_committed_files_match_generator():
     fresh = paid_data.generate()
     for split in ("train", "dev"):
-        assert _read(f"{split}.jsonl") == fresh[split], f"{split}.jsonl is stale: rerun training.paid_data"
+        assert _read(f"{split}.jsonl") == fresh[split], f"{split}.jsonl is stale: rerun training.datagen.paid"
         assert (DATA / f"{split}.jsonl").stat().st_size < 2_000_000
 
 

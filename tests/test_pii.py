@@ -1,10 +1,10 @@
-"""detector.pii: ID numbers, phones, addresses, plates and bank cards with spans; ordinary numbers
+"""detector.text.pii: ID numbers, phones, addresses, plates and bank cards with spans; ordinary numbers
 that must not match; masking; the doxxing rule."""
 from __future__ import annotations
 
 import pytest
 
-from detector.pii import doxxing_evidence, find_pii, luhn_ok, mask_text, mask_value, valid_id_number
+from detector.text.pii import doxxing_evidence, find_pii, luhn_ok, mask_text, mask_value, valid_id_number
 
 ID_OK = "11010519491231002X"  # the example of GB 11643-1999 (check character X)
 ID_OK2 = "370102199003071238"

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from detector.scoring import score_file
+from detector.batch.run import score_file
 from tests.test_scale import TEXTS, write_posts
 
 ray = pytest.importorskip("ray")
@@ -45,7 +45,7 @@ def test_ray_engine_writes_what_the_local_engine_writes(tiny_model, tmp_path, lo
 
 def test_ray_engine_resumes_where_a_run_stopped(tiny_model, tmp_path, local_ray):
     from tests.test_resume import Boom, interrupted
-    from detector.detector import Detector
+    from detector.model.core import Detector
 
     src = tmp_path / "in.jsonl"
     write_posts(src, 400, bad_every=90)

@@ -1,5 +1,5 @@
 """The team's annotated sample of real comments (data/real/labels.tsv) and the real-comment
-sources built on it: the sample is what training/real_sample.py draws, splits are disjoint, the
+sources built on it: the sample is what training/data/real_sample.py draws, splits are disjoint, the
 texts join by id, annotated comments never come back as presumed negatives, and evaluation
 slices and pools flags."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import PROJECT, SHARED
-from training.data import load_source, read_labels_tsv
-from training.evaluate import pooled_flags, slice_metrics, Evaluation
+from training.data.sources import load_source, read_labels_tsv
+from training.evaluation.evaluate import pooled_flags, slice_metrics, Evaluation
 
 LABELS = PROJECT / "data" / "real" / "labels.tsv"
 CORPUS = SHARED / "unlabeled_posts" / "chnci_comments.jsonl"
@@ -36,7 +36,7 @@ def test_the_labels_file_is_complete_and_its_eval_split_fixed():
 
 @needs_corpus
 def test_the_sample_is_what_the_script_draws_random_over_the_file_and_stratified():
-    from training.real_sample import draw
+    from training.data.real_sample import draw
 
     first = draw(CORPUS, 2000, 1000)
     assert [(x["id"], x["split"]) for x in first] == [(x["id"], x["split"]) for x in rows()[:2000]]

@@ -8,9 +8,10 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-import training.cli_retrain  # noqa: F401  (registers `models` and `retrain`)
-from detector.cli import app
-from detector.detector import Detector
+import training.cli.retrain  # noqa: F401  (registers `retrain`)
+import detector.cli  # noqa: F401  (registers the runtime commands, `models` among them)
+from detector.cli._app import app
+from detector.model.core import Detector
 from detector.registry import Registry, list_versions
 
 runner = CliRunner()
@@ -95,7 +96,7 @@ def test_models_cli_list_promote_rollback(registry, tmp_path):
 def test_train_into_a_registry_adds_a_current_version_that_retrain_and_list_accept(tiny_root, tmp_path, monkeypatch):
     """What `make run` does: models/default starts as a registry with v0001 current."""
     from tests.conftest import tiny_recipe
-    from training import train as train_mod
+    from training.trainers import dispatch as train_mod
 
     recipe = tmp_path / "tiny.toml"
     recipe.write_text("[model]\ntype = \"fast\"\n", encoding="utf-8")
@@ -155,7 +156,7 @@ def test_a_torn_history_line_does_not_break_rollback(registry):
 
 
 def test_a_registry_without_current_says_so_and_how_to_fix_it(registry):
-    from detector.detector import ModelNotFoundError
+    from detector.model.core import ModelNotFoundError
 
     with pytest.raises(ModelNotFoundError) as e:
         Detector.from_pretrained(registry.root)

@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 
-from training.evaluate import Evaluation, evaluate_file, full_metrics
-from training.report import highlight, markdown_html, render, write_report
+from training.evaluation.evaluate import Evaluation, evaluate_file, full_metrics
+from training.evaluation.report import highlight, markdown_html, render, write_report
 
 EVIL = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 

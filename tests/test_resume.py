@@ -15,16 +15,18 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from detector.detector import Detector
-from detector.scoring import ModelSpec, score_file
+from detector.model.core import Detector
+from detector.batch.run import ModelSpec, score_file
 from tests.test_scale import read_jsonl, write_posts
-from training.cli import app
+from training.cli import app as _full_app
+
+app = _full_app()
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def cli(*args) -> list[str]:
-    return [sys.executable, "-m", "training.cli", "score", *map(str, args)]
+    return [sys.executable, "-m", "detector.cli", "score", *map(str, args)]
 
 
 def wait_for_batches(path, n: int, proc, timeout: float = 60) -> dict:

@@ -12,15 +12,16 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-import detector.cli_review  # noqa: F401  (registers `review`)
-import training.cli_retrain  # noqa: F401  (registers `retrain`, `models`)
-from detector.cli import app
-from detector.detector import Detector
+import detector.cli.review  # noqa: F401  (registers `review`)
+import training.cli.retrain  # noqa: F401  (registers `retrain`)
+import detector.cli  # noqa: F401  (registers the runtime commands, `models` among them)
+from detector.cli._app import app
+from detector.model.core import Detector
 from detector.registry import Registry
 from detector.review.db import ReviewDB
 from detector.review.server import create_app
 from tests.conftest import HAM, HARASS, NEWS, RUMOR, SAFE, SPAM, tiny_recipe
-from training.retrain import (EvalSet, ReviewedSample, build_splits, compare, is_heldout, load_retrain_config,
+from training.retrain.run import (EvalSet, ReviewedSample, build_splits, compare, is_heldout, load_retrain_config,
                               retrain)
 
 runner = CliRunner()
@@ -202,7 +203,7 @@ def test_the_whole_review_loop(root, tiny_model, tmp_path, cfg_path):
 
 
 def test_the_gate_refuses_a_challenger_that_raises_flags_reviewers_rejected(tiny_model):
-    from training.retrain_gate import crawl_rows
+    from training.retrain.gate import crawl_rows
 
     cfg = load_retrain_config(None, {"promotion": {"min_rejected_flags": 3}})
     current, challenger = Detector.from_pretrained(tiny_model), Detector.from_pretrained(tiny_model)
@@ -243,7 +244,7 @@ def test_retrain_from_resumes_after_a_crash_and_never_leaves_the_registry_withou
         root, tiny_model, tmp_path, cfg_path, monkeypatch, where):
     """Issue 13 row 22: a crash inside `retrain --from` (at the first switch, or while training the
     challenger) leaves v0001 current or resumable; the same command run again finishes the job."""
-    import training.retrain as retrain_mod
+    import training.retrain.run as retrain_mod
 
     src = write_jsonl(tmp_path / "reviewed.jsonl", reviewed_rows(8))
     out = tmp_path / "models" / "tiny"

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from detector.io import RecordWriter
+from detector.batch.io import RecordWriter
 from detector.review.db import DecisionConflict, ItemNotFound, ReviewDB
 from detector.review.importer import import_file
 from detector.review.export import export, import_label_studio
@@ -186,8 +186,8 @@ def test_exports_and_label_studio_round_trip(queue, tmp_path):
 def test_review_cli_import_stats_export_and_labels_back(tmp_path):
     from typer.testing import CliRunner
 
-    import detector.cli_review  # noqa: F401  (registers `review`)
-    from detector.cli import app
+    import detector.cli.review  # noqa: F401  (registers `review`)
+    from detector.cli._app import app
 
     runner, db = CliRunner(), tmp_path / "q.sqlite"
     scored_file = write(tmp_path / "scored.jsonl", [scored(i, flags=("rumor",)) for i in range(1, 4)])
@@ -358,8 +358,8 @@ def test_argilla_export_says_not_risky_with_a_label_argilla_accepts(queue, tmp_p
 def test_review_import_cli_names_each_dropped_field_with_its_line(tmp_path):
     from typer.testing import CliRunner
 
-    import detector.cli_review  # noqa: F401  (registers `review`)
-    from detector.cli import app
+    import detector.cli.review  # noqa: F401  (registers `review`)
+    from detector.cli._app import app
 
     path = tmp_path / "scored.jsonl"
     rows = [scored(1), {**scored(2), "campaign": {"size": {"toString": 1}}}, {**scored(3), "evidence": "oops"}]

@@ -83,7 +83,7 @@ def test_exports_mask_unless_no_mask(db, tmp_path, fmt):
 
 
 def test_cli_export_no_mask_is_explicit(db, tmp_path):
-    from detector.cli import app
+    from detector.cli._app import app
 
     db.decide("dox", "a", {"rumor": 0, "paid_posting": 0, "harassment": 1})
     out = tmp_path / "train.jsonl"
@@ -111,7 +111,7 @@ def test_operations_in_the_queue(db, client, tmp_path):
 
 
 def test_cli_import_operations(db, tmp_path):
-    from detector.cli import app
+    from detector.cli._app import app
 
     ops = tmp_path / "operations.jsonl"
     ops.write_text(json.dumps({"operation_id": "op-1", "post_ids": ["ad1", "ad2"]}) + "\n[1]\n", encoding="utf-8")

@@ -8,8 +8,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import detector.cli_review  # noqa: F401
-from detector.cli import app
+import detector.cli.review  # noqa: F401
+from detector.cli._app import app
 from detector.review.db import ReviewDB
 from detector.review.sampling import select, thresholds_from_flags
 

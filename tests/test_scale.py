@@ -13,12 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import detector.writers as dio
-from detector.detector import Detector
-from detector.io import BadRecord, Post, iter_posts, keyed_line, sort_spool
-from detector.ray_engine import jsonl_shards, plan_shards
-from detector.scoring import batched, score_file
-from training.cli import app
+import detector.batch.writers as dio
+from detector.model.core import Detector
+from detector.batch.io import BadRecord, Post, iter_posts, keyed_line, sort_spool
+from detector.batch.ray_engine import jsonl_shards, plan_shards
+from detector.batch.run import batched, score_file
+from training.cli import app as _full_app
+
+app = _full_app()
 
 TEXTS = ["兼职刷单日结，加微信", "今天天气不错，出去走走", "你就是个脑残，滚出去", "震惊！喝醋可以治愈新冠，转发保平安",
          "这本书写得很好", "有偿删帖，负面处理，加QQ", "女司机就是马路杀手，蠢货", "明天记得带伞"]

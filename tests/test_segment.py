@@ -1,7 +1,7 @@
 """Segmentation: the project dictionary keeps domain terms whole; spans index the text."""
 from __future__ import annotations
 
-from detector.segment import DEFAULT_USERDICT, Segmenter, get_rjieba, get_tokenizer
+from detector.text.segment import DEFAULT_USERDICT, Segmenter, get_rjieba, get_tokenizer
 
 
 def test_userdict_terms_stay_whole():
@@ -25,7 +25,7 @@ def test_tokenizer_is_initialised_once_per_dictionary():
 def test_jieba_dictionary_is_cached_in_the_user_cache_folder_not_the_temp_folder(tmp_path, monkeypatch):
     import tempfile
 
-    import detector.segment as segment
+    import detector.text.segment as segment
 
     text = "有偿删帖找水军控评"
     words = Segmenter(None).cut(text)
@@ -54,7 +54,7 @@ def test_rjieba_keeps_the_user_dictionary_and_gives_jiebas_spans():
 def test_the_segmenter_is_a_featurizer_setting_and_old_models_keep_jieba():
     import pytest
 
-    from detector.features import Featurizer, FeaturizerConfig
+    from detector.scorers.features import Featurizer, FeaturizerConfig
 
     old = FeaturizerConfig.from_dict({"char_ngram_max": 3})  # a model folder from before the setting
     assert old.segmenter == "jieba" and Featurizer(old).segmenter.kind == "jieba"

@@ -1,4 +1,4 @@
-"""Subtypes of flagged risks (detector/subtypes.py, training/subtypes.py): tiny real texts."""
+"""Subtypes of flagged risks (detector/model/subtypes.py, training/trainers/subtypes.py): tiny real texts."""
 from __future__ import annotations
 
 import shutil
@@ -6,11 +6,11 @@ import shutil
 import numpy as np
 import pytest
 
-from detector.cleaning import clean
-from detector.features import Featurizer, FeaturizerConfig
-from detector.segment import Segmenter
-from detector.subtypes import SUBTYPES, SubtypeHead, chosen, subtypes_for
-from training.subtypes import PAID_CATEGORIES, SubtypeConfig, SubtypeRows, fit_risk
+from detector.text.cleaning import clean
+from detector.scorers.features import Featurizer, FeaturizerConfig
+from detector.text.segment import Segmenter
+from detector.model.subtypes import SUBTYPES, SubtypeHead, chosen, subtypes_for
+from training.trainers.subtypes import PAID_CATEGORIES, SubtypeConfig, SubtypeRows, fit_risk
 
 INSULT = ["你就是个脑残", "这种人渣真恶心", "蠢货滚出去", "你全家都是废物", "傻逼一个"]
 HATE = ["河南人都是骗子", "黑鬼滚回非洲", "女人就该在家待着", "小日本都该死", "东北人都是混混"]
@@ -98,7 +98,7 @@ def test_choice_keeps_the_best_subtype_and_those_over_threshold():
 
 
 def test_detector_gives_subtypes_when_its_folder_has_a_head(tiny_model, featurizer, tmp_path):
-    from detector.detector import Detector
+    from detector.model.core import Detector
 
     old = Detector.from_pretrained(tiny_model)
     texts = ["你就是个脑残，滚出去", "今天天气不错，出去走走"]
@@ -120,10 +120,10 @@ def test_detector_gives_subtypes_when_its_folder_has_a_head(tiny_model, featuriz
 
 
 def test_training_recipe_with_a_subtypes_table_saves_a_head(tiny_root, tmp_path, monkeypatch):
-    import training.subtypes as ts
+    import training.trainers.subtypes as ts
     from tests.conftest import tiny_recipe
-    from detector.detector import Detector
-    from training.fast import train_fast
+    from detector.model.core import Detector
+    from training.trainers.fast import train_fast
 
     texts = [clean(t).text for t in INSULT + HATE]
     y = np.zeros((10, 5), np.int8)

@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer
 
-from detector.detector import Detector
-from training.transformer import build_encoder, freeze_embeddings, masked_bce, train_transformer
-from training.transformer_data import (build_char_tokenizer, epoch_indices, length_grouped_batches,
+from detector.model.core import Detector
+from training.trainers.transformer import build_encoder, freeze_embeddings, masked_bce, train_transformer
+from training.data.transformer_batches import (build_char_tokenizer, epoch_indices, length_grouped_batches,
                                        loss_targets, source_weights)
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -252,7 +252,7 @@ def test_broken_onnx_folders_refuse_with_the_file_and_key(tiny_transformer, tmp_
     import shutil
 
     from safetensors.numpy import load_file, save_file
-    from training.onnx_export import export_onnx
+    from training.export.onnx import export_onnx
 
     good = export_onnx(tiny_transformer, tmp_path / "good", int8=False, log=lambda m: None)
     cfg = json.loads((good / "config.json").read_text(encoding="utf-8"))
@@ -278,7 +278,7 @@ def test_broken_onnx_folders_refuse_with_the_file_and_key(tiny_transformer, tmp_
 
 @pytest.mark.parametrize("name", ["transformer.toml", "transformer-cpu.toml", "transformer-tiny.toml"])
 def test_recipes_name_every_hyperparameter(name):
-    from training.transformer import DEFAULTS
+    from training.trainers.transformer import DEFAULTS
 
     with open(PROJECT / "configs" / name, "rb") as f:
         recipe = tomllib.load(f)

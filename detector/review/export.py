@@ -109,7 +109,7 @@ def export(db: str | Path | ReviewDB, fmt: str, out: str | Path, status: str = "
     choice_values(labels)  # refuses a risk named like the no-risk choice
     items = list(rdb.iter_items(status))
     if mask:
-        from detector.pii import mask_text
+        from detector.text.pii import mask_text
 
         items = [{**it, "text": mask_text(it["text"])} for it in items]
     if fmt == "jsonl":

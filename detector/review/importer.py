@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from detector.io import BadRecord, iter_posts
+from detector.batch.io import BadRecord, iter_posts
 from detector.review.db import ReviewDB
 from detector.review.records import ImportSummary, accept
 

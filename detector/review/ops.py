@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from detector.pii import mask_text
+from detector.text.pii import mask_text
 from detector.review.db import ReviewDB
 from detector.review.privacy import masked_item
 

@@ -1,7 +1,7 @@
 """Personal data in the review queue: masked by default, revealed one item at a time.
 
 Every item the API sends has its text, evidence terms and other fields passed through
-:func:`detector.pii.mask_text` (``138****5678``, ``3701**********1234``): masking keeps the
+:func:`detector.text.pii.mask_text` (``138****5678``, ``3701**********1234``): masking keeps the
 length, so evidence spans still point at the right characters. `pii` lists what was masked
 (kind, span, masked value). A reviewer who needs the data asks for it (`POST
 /api/items/{id}/reveal`): the reveal is written to the append-only `reveals` table (who, which
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from detector.pii import find_pii, mask_text
+from detector.text.pii import find_pii, mask_text
 from detector.review.db import ItemNotFound, ReviewDB, now_iso
 
 MAX_DEPTH = 20  # nesting of a field value walked for strings to mask (deeper values are dropped)

@@ -7,8 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
-from detector.calibration import Calibrator
-from detector.cleaning import CleanText
+from detector.model.calibration import Calibrator
+from detector.text.cleaning import CleanText
 
 CALIBRATION_KINDS = ("identity", "sigmoid", "temperature", "isotonic")
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from detector.cleaning import CleanText, clean
+from detector.text.cleaning import CleanText, clean
 from detector.scorers.base import ModelFolderError, need
 
 

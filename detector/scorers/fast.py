@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from detector.calibration import Calibrator, sigmoid
-from detector.cleaning import CleanText
-from detector.evidence import post_evidence
-from detector.features import (FeatureBatch, Featurizer, FeaturizerConfig, combine, contact_features,
+from detector.model.calibration import Calibrator, sigmoid
+from detector.text.cleaning import CleanText
+from detector.scorers.evidence import post_evidence
+from detector.scorers.features import (FeatureBatch, Featurizer, FeaturizerConfig, combine, contact_features,
                                lexicon_features)
-from detector.lexicon import load_lexicon
+from detector.text.lexicon import load_lexicon
 from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays, need
-from detector.segment import Segmenter
+from detector.text.segment import Segmenter
+from detector.resources import resource
 
 WEIGHTS = "fast.safetensors"
 USERDICT = "userdict.txt"
@@ -75,7 +76,7 @@ class FastScorer:
 
     def batch_evidence(self, batch: FeatureBatch, i: int, text: CleanText, labels: list[str],
                        k: int = 5) -> dict[str, list[dict]]:
-        """Evidence (detector/evidence.py) of post `i` of `batch` for each of `labels`, read off
+        """Evidence (detector/scorers/evidence.py) of post `i` of `batch` for each of `labels`, read off
         the batch's features: each feature's contribution is coefficient × its TF-IDF value."""
         a, b = int(batch.indptr[i]), int(batch.indptr[i + 1])
         if a == b or not labels:
@@ -96,7 +97,7 @@ class FastScorer:
         return dict(zip(labels, items))
 
     def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
-        """The words with the largest share of `label`'s score (detector/evidence.py)."""
+        """The words with the largest share of `label`'s score (detector/scorers/evidence.py)."""
         return self.batch_evidence(self.analyze([text]), 0, text, [label], k)[label]
 
     def save(self, path: Path) -> dict:
@@ -179,5 +180,5 @@ def extra_features(config: FeaturizerConfig, lexicons: dict[str, Path]):
 
 
 def _packaged(kind: str) -> Path:
-    return Path(__file__).resolve().parent.parent / "resources" / LEXICONS[kind][0]
+    return resource(LEXICONS[kind][0])
 

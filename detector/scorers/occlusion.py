@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.cleaning import CleanText
-from detector.segment import Segmenter
+from detector.text.cleaning import CleanText
+from detector.text.segment import Segmenter
 
 MAX_OCCLUDED_WORDS = 48
 

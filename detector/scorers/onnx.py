@@ -1,5 +1,5 @@
 """The transformer scorer on ONNX Runtime: the same encoder + pooling + linear head, exported
-by `jingwang model export-onnx` (training/onnx_export.py), usually with int8 weights (dynamic
+by `jingwang model export-onnx` (training/export/onnx.py), usually with int8 weights (dynamic
 quantisation). No torch at inference: the tokenizer is the `tokenizers` library reading the
 exported tokenizer.json, so it loads fast and stays small in every worker process.
 
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.calibration import Calibrator
-from detector.cleaning import CleanText
-from detector.parallel import cores
+from detector.model.calibration import Calibrator
+from detector.text.cleaning import CleanText
+from detector.batch.pool import cores
 from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays, need
 from detector.scorers.occlusion import OcclusionScorer
-from detector.segment import Segmenter
+from detector.text.segment import Segmenter
 
 
 

@@ -21,13 +21,13 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from detector.parallel import cores
+from detector.batch.pool import cores
 from detector.scorers.occlusion import OcclusionScorer
 
-from detector.calibration import Calibrator
-from detector.cleaning import CleanText
+from detector.model.calibration import Calibrator
+from detector.text.cleaning import CleanText
 from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays
-from detector.segment import Segmenter
+from detector.text.segment import Segmenter
 
 ENCODER_DIR = "encoder"
 HEAD = "head.safetensors"

@@ -1,0 +1,126 @@
+"""Fit a `detector.model.calibration.Calibrator` on held-out logits and labels, and measure what each
+method does to the expected calibration error (ECE) on dev and on every test source:
+
+    python -m training.trainers.calibrate --model models/default
+
+The probabilities measured are the final ones (after the domain gate of gated risks).
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from detector.model.calibration import Calibrator, sigmoid
+
+METHODS = ("identity", "sigmoid", "temperature", "isotonic")
+
+
+def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str = "sigmoid") -> Calibrator:
+    """method: identity | sigmoid (Platt) | temperature | isotonic."""
+    z = np.asarray(z, np.float64).ravel()
+    y = np.asarray(y).astype(int).ravel()
+    if method == "identity" or len(np.unique(y)) < 2:
+        return Calibrator("identity")
+    if method == "sigmoid":
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(z[:, None], y)
+        return Calibrator("sigmoid", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
+    if method == "temperature":
+        return Calibrator("temperature", a=_fit_temperature(z, y), b=0.0)
+    if method == "isotonic":
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(z, y)
+        return Calibrator("isotonic", x=iso.X_thresholds_.astype(np.float32),
+                          y=iso.y_thresholds_.astype(np.float32))
+    raise ValueError(f"unknown calibration method {method!r}: identity, sigmoid, temperature or isotonic")
+
+
+def _fit_temperature(z: np.ndarray, y: np.ndarray) -> float:
+    """1/T minimising log loss of sigmoid(z/T), by a grid then golden-section search."""
+    def nll(a: float) -> float:
+        p = 1 / (1 + np.exp(-np.clip(a * z, -50, 50)))
+        p = np.clip(p, 1e-7, 1 - 1e-7)
+        return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 60))
+    a0 = grid[int(np.argmin([nll(a) for a in grid]))]
+    lo, hi = a0 / 1.2, a0 * 1.2
+    for _ in range(40):
+        m1, m2 = lo + (hi - lo) * 0.382, lo + (hi - lo) * 0.618
+        lo, hi = (lo, m2) if nll(m1) < nll(m2) else (m1, hi)
+    return float((lo + hi) / 2)
+
+
+def logits_and_gates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Raw logits (n, labels) and domain-gate factors of a fast model; None for other scorers.
+    The model's probability is calibrator(logit) * gate."""
+    scorer = det.scorer
+    if not hasattr(scorer, "logits_and_gates"):
+        return None
+    cleaned = det.clean(texts)
+    z, g = scorer.logits_and_gates(scorer.featurizer.transform(t.text for t in cleaned))
+    if det.content_gate:  # as Detector.proba: posts without words are ruled out
+        from detector.text.content import content_mask
+        g = g * content_mask([c.text for c in cleaned], det.labels)
+    return z, g
+
+
+def uncalibrated_proba(det, texts: list[str], risk: str) -> np.ndarray | None:
+    """What the model would say without its calibrator (sigmoid of the logit, times the gate)."""
+    both = proba_and_uncalibrated(det, texts, risk)
+    return None if both is None else both[1]
+
+
+def proba_and_uncalibrated(det, texts: list[str], risk: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A fast model's probabilities of `risk` (as `predict_proba`, float64) and the same without its
+    calibrator, from one pass over the texts; None for other scorers."""
+    zg = logits_and_gates(det, texts)
+    if zg is None:
+        return None
+    z, g = zg
+    j = det.labels.index(risk)
+    return det.scorer.calibrated(z, g)[:, j].astype(np.float64), sigmoid(z[:, j]) * g[:, j]
+
+
+def calibration_study(model, sources: list[str], root=None, bins: int = 15) -> dict:
+    """ECE of every method, fitted on each risk's dev rows (as training does), on dev and on each
+    test source: {risk: {method: {"dev": ece, SOURCE: ece, ...}}}."""
+    from detector.model.core import Detector
+    from training.trainers.ensemble import raw_split
+    from training.evaluation.metrics import ece
+
+    det = model if isinstance(model, Detector) else Detector.from_pretrained(model)
+    if not hasattr(det.scorer, "logits_and_gates"):
+        raise ValueError(f"{model}: the calibration study needs a fast model, not a {det.scorer.model_type} model")
+    splits = {"dev": raw_split(sources, "dev", det.labels, root)}
+    splits |= {src: raw_split([src], "test", det.labels, root) for src in sources}
+    scored = {key: (y, *logits_and_gates(det, texts)) for key, (texts, y, _) in splits.items()}
+    out: dict = {}
+    for j, risk in enumerate(det.labels):
+        cat = {key: (z[m, j], g[m, j], y[m, j]) for key, (y, z, g) in scored.items()
+               if (m := ~np.isnan(y[:, j])).any()}
+        if "dev" not in cat:
+            continue  # no source given labels this risk
+        z_dev, _, y_dev = cat["dev"]
+        cals = {m: fit_calibrator(z_dev, y_dev, m) for m in METHODS}  # once per method, not per source
+        out[risk] = {m: {k: round(ece(y, cal(z) * g, bins), 4) for k, (z, g, y) in cat.items()}
+                     for m, cal in cals.items()}
+    return out
+
+
+def main() -> None:
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="ECE of each calibration method, fitted on dev")
+    ap.add_argument("--model", default="models/default")
+    ap.add_argument("--sources", nargs="+", default=["cold", "weibo21", "sms_spam", "paid_team"])
+    args = ap.parse_args()
+    study = calibration_study(args.model, args.sources)
+    print("| risk | method | ECE (fitted on dev; dev is in-sample) |\n|---|---|---|")
+    for risk, rows in study.items():
+        for m, row in rows.items():
+            print(f"| {risk} | {m} | " + ", ".join(f"{k} {v:.4f}" for k, v in row.items()) + " |")
+    print(json.dumps(study))
+
+
+if __name__ == "__main__":
+    main()
