@@ -17,7 +17,8 @@ $(BIN)/jingwang: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: the CPU build on this machine's disk, not a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[test]"
+	# everything: the runtime and every extra (pyproject.toml: pip install . alone is the runtime)
+	$(BIN)/pip install -q -e ".[all]"
 	touch $(BIN)/jingwang
 
 setup: $(BIN)/jingwang

@@ -52,7 +52,7 @@ def fit(recipe, X, splits, extra_X=None, extra_y=None) -> dict:
 
 
 def predict(parts: dict, X, texts: list[str]) -> np.ndarray:
-    from detector.model.calibration import sigmoid  # noqa: F401  (calibrators are callables)
+    from detector.scorers.calibration import sigmoid  # noqa: F401  (calibrators are callables)
     from detector.text.content import content_mask
 
     mask = content_mask(texts, list(RISKS))

@@ -119,7 +119,7 @@ import training.cli.commands
 t1 = time.perf_counter()
 import detector.batch.run
 t2 = time.perf_counter()
-det = detector.batch.run.ModelSpec(sys.argv[1]).load()
+det = detector.batch.process.ModelSpec(sys.argv[1]).load()
 t3 = time.perf_counter()
 det.score(["今天天气不错"], evidence=True)
 t4 = time.perf_counter()

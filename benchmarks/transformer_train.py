@@ -25,7 +25,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from detector.model.core import Detector  # noqa: E402
-from detector.scorers.transformer import MultiLabelEncoder, set_cpu_threads  # noqa: E402
+from detector.scorers.compute import set_torch_threads  # noqa: E402
+from detector.scorers.transformer import MultiLabelEncoder  # noqa: E402
 from training.data.sources import default_root, read_jsonl  # noqa: E402
 from training.trainers.dispatch import train_from_recipe  # noqa: E402
 from training.trainers.transformer import build_encoder, freeze_embeddings, make_optimizer, masked_bce  # noqa: E402
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-freeze", action="store_true", help="--step-time: train the embeddings too")
     ap.add_argument("--device", default="cpu", help="--step-time: cpu or cuda")
     args = ap.parse_args(argv)
-    set_cpu_threads()
+    set_torch_threads()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.step_time:
         base = args.step_time if args.step_time.startswith("random:") or Path(args.step_time).is_dir() else "random:e5-small"

@@ -40,13 +40,13 @@ metrics = ["macro_f1"]
 
 @pytest.fixture()
 def bench_root(tiny_root, tmp_path):
-    """The tiny datasets, with two Weibo21 test texts that are not in train (the rest are)."""
+    """The tiny datasets, with two more Weibo21 test texts and one that is a train text."""
     root = tmp_path / "data"
     shutil.copytree(tiny_root, root)
     with open(root / "weibo21" / "test.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps({"id": "new-1", "text": " 震惊！吃西瓜能治感冒，速转 ", "label": 1}, ensure_ascii=False) + "\n")
         f.write(json.dumps({"id": "new-2", "text": "【新华社】市政府召开新闻发布会", "label": 0}, ensure_ascii=False) + "\n")
-        f.write(json.dumps({"id": "dup", "text": "  银行明天全部倒闭，快去取钱\n", "label": 1}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({"id": "dup", "text": "  这家银行要倒闭了，赶紧取钱\n", "label": 1}, ensure_ascii=False) + "\n")
     return root
 
 
@@ -83,11 +83,11 @@ def test_benchmark_table_with_anchors_and_two_models(tiny_model, bench_root, tmp
                                    tmp_path / "out", root=bench_root, log=lambda m: None)
     first = results[str(tiny_model)]
     weibo = first["Weibo21 test without train duplicates"]
-    assert weibo["n"] == 2 and weibo["dropped_duplicates"] == 25  # 24 tiny rows + the padded duplicate
+    assert weibo["n"] == 26 and weibo["dropped_duplicates"] == 1  # 24 tiny rows + 2 kept; the padded duplicate goes
     assert first["COLD test"]["n"] == 24
     assert "| COLD test (harassment) | 24 (12 risky) | macro-F1 |" in table
     assert "RoBERTa 0.8256" in table and "COLDetector 0.81" in table
-    assert "25 duplicates of train removed" in table
+    assert "1 duplicates of train removed" in table
     assert "(Δ +0.0000, p 1)" in table  # the second model is a copy of the first: no difference
     assert (tmp_path / "out" / "benchmark.md").read_text(encoding="utf-8") == table
     saved = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))

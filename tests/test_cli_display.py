@@ -172,7 +172,7 @@ def test_retrain_and_models_tables_fit_80_columns_with_whole_risk_and_set_names(
 
 def test_workers_of_a_fast_model_are_forked_from_a_parent_that_loaded_it_once(tiny_model, tmp_path, monkeypatch):
     from detector.batch import pool as parallel
-    from detector.batch.run import ModelSpec
+    from detector.batch.process import ModelSpec
 
     assert parallel.forkable(ModelSpec(str(tiny_model)))
     assert not parallel.forkable(ModelSpec(str(tiny_model), cascade=str(tmp_path / "cascade")))

@@ -18,7 +18,7 @@ def test_load_source_has_one_column_per_risk(tiny_root):
 def test_hash_split_is_a_partition(tiny_root):
     parts = [load_source("sms_spam", s, root=tiny_root)["id"] for s in ("train", "dev", "test")]
     ids = [i for p in parts for i in p]
-    assert len(ids) == len(set(ids)) == 96 and all(parts)
+    assert len(ids) == len(set(ids)) == 108 and all(parts)
 
 
 def test_unknown_dataset_and_split_are_named(tiny_root):

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from typer.testing import CliRunner
 
-from detector.model.calibration import Calibrator, sigmoid
+from detector.scorers.calibration import Calibrator, sigmoid
 from detector.model.core import Detector
 from tests.conftest import HARASS, SAFE
 from training.trainers.calibrate import calibration_study, fit_calibrator, uncalibrated_proba

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.model.calibration import Calibrator
+from detector.scorers.calibration import Calibrator
 from detector.text.cleaning import clean
 from detector.scorers.evidence import unit_ids, with_contacts
 from detector.scorers.features import Featurizer, FeaturizerConfig, feature_index

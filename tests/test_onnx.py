@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 import training.cli.model  # noqa: F401  (registers `jingwang model export-onnx`)
 from detector.model.core import Detector
-from detector.scorers.onnx import ModelCheckError, length_buckets
+from detector.scorers.onnx import ModelCheckError
+from detector.scorers.padding import length_buckets
 from training.cli import app as _full_app
 
 app = _full_app()

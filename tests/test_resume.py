@@ -16,7 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from detector.model.core import Detector
-from detector.batch.run import ModelSpec, score_file
+from detector.batch.process import ModelSpec
+from detector.batch.run import score_file
 from tests.test_scale import read_jsonl, write_posts
 from training.cli import app as _full_app
 

@@ -17,7 +17,8 @@ import detector.batch.writers as dio
 from detector.model.core import Detector
 from detector.batch.io import BadRecord, Post, iter_posts, keyed_line, sort_spool
 from detector.batch.ray_engine import jsonl_shards, plan_shards
-from detector.batch.run import batched, score_file
+from detector.batch.process import batched
+from detector.batch.run import score_file
 from training.cli import app as _full_app
 
 app = _full_app()

@@ -276,18 +276,6 @@ def test_broken_onnx_folders_refuse_with_the_file_and_key(tiny_transformer, tmp_
     refused(tmp_path / "outside", "config.json", "scorer.tokenizer", "outside the model folder")
 
 
-@pytest.mark.parametrize("name", ["transformer.toml", "transformer-cpu.toml", "transformer-tiny.toml"])
-def test_recipes_name_every_hyperparameter(name):
-    from training.trainers.transformer import DEFAULTS
-
-    with open(PROJECT / "configs" / name, "rb") as f:
-        recipe = tomllib.load(f)
-    assert recipe["model"]["type"] == "transformer"
-    for section in ("model", "data", "train"):
-        missing = set(DEFAULTS[section]) - set(recipe[section]) - {"vocab_size"}
-        assert not missing, f"{name} [{section}] does not name {sorted(missing)}"
-
-
 def test_benchmark_script_imports():
     import importlib.util
 

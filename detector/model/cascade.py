@@ -72,22 +72,15 @@ class Cascade:
         return f"cascade({self.first.model_id}->{self.second.model_id})"
 
     @classmethod
-    def load(cls, path: str | Path, first: Detector) -> "Cascade":
+    def load(cls, path: str | Path, first: Detector, device: str | None = None) -> "Cascade":
+        """The cascade of folder `path` after `first`; its second model loaded on `device`."""
         cfg = cascade_config(path)
         if cfg.get("first") and cfg["first"] != first.model_id:
             print(f"warning: the cascade {path} was tuned for {cfg['first']}, not {first.model_id}", file=sys.stderr)
-        return cls(first, Detector.from_pretrained(cfg["second_path"]), cfg["band"], cfg)
+        return cls(first, Detector.from_pretrained(cfg["second_path"], device), cfg["band"], cfg)
 
     def route(self, proba: np.ndarray) -> np.ndarray:
         return in_band(proba, self.labels, self.band)
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        p = self.first.predict_proba(texts)
-        routed = np.flatnonzero(self.route(p))
-        if len(routed):
-            p2 = self.second.predict_proba([texts[i] for i in routed])
-            p[routed] = p2[:, [self.second.labels.index(r) for r in self.labels]]
-        return p
 
     def score(self, texts: list[str], evidence: bool = True, k: int = 5) -> list[dict]:
         """One result per text, from the fast model or, in the band, from the second one."""
@@ -97,7 +90,7 @@ class Cascade:
             return []
         p = self.first.proba(cleaned)
         routed = self.route(p)
-        out = [None if routed[i] else self.first._result(cleaned[i], p[i], evidence, k) for i in range(len(texts))]
+        out = [None if routed[i] else self.first.result(cleaned[i], p[i], evidence, k) for i in range(len(texts))]
         idx = np.flatnonzero(routed)
         if len(idx):
             for i, res in zip(idx, self.second.score([texts[i] for i in idx], evidence, k)):

@@ -15,6 +15,7 @@ from detector.model.flagging import flags_for, priority
 from detector.registry import CURRENT, Registry
 from detector.risks import RISKS
 from detector.scorers.base import ModelFolderError, need
+from detector.scorers.compute import resolve_device
 from detector.model.subtypes import SubtypeHead, subtypes_for
 
 CONFIG = "config.json"
@@ -27,24 +28,27 @@ class ModelNotFoundError(FileNotFoundError):
     pass
 
 
-def _load_fast(path: Path, cfg: dict):
+# each loader: (model folder, its config.json, device or None) -> the scorer
+
+def _load_fast(path: Path, cfg: dict, device: str | None):
     from detector.scorers.fast import FastScorer
-    return FastScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]})
+    return FastScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]})  # CPU only
 
 
-def _load_transformer(path: Path, cfg: dict):
+def _load_transformer(path: Path, cfg: dict, device: str | None):
     from detector.scorers.transformer import TransformerScorer
-    return TransformerScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]})
+    return TransformerScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]}, device)
 
 
-def _load_ensemble(path: Path, cfg: dict):
+def _load_ensemble(path: Path, cfg: dict, device: str | None):
     from detector.scorers.ensemble import EnsembleScorer
-    return EnsembleScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]}, Detector.from_pretrained)
+    return EnsembleScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]},
+                               lambda member: Detector.from_pretrained(member, device))
 
 
-def _load_onnx(path: Path, cfg: dict):
+def _load_onnx(path: Path, cfg: dict, device: str | None):
     from detector.scorers.onnx import OnnxScorer
-    return OnnxScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]})
+    return OnnxScorer.load(path, cfg["scorer"] | {"labels": cfg["labels"]}, device)
 
 
 SCORER_LOADERS: dict[str, Callable] = {
@@ -85,9 +89,13 @@ class Detector:
         return path, check_config(path / CONFIG, read_json(path / CONFIG))
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> "Detector":
+    def from_pretrained(cls, path: str | Path, device: str | None = None) -> "Detector":
+        """Load a model folder (or a registry's current version). `device`: "cpu", "cuda",
+        "cuda:N" or "auto" for the encoder models (detector.scorers.compute.resolve_device);
+        None: cpu. The fast model always runs on the CPU."""
         path, cfg = cls.read_config(path)
-        det = cls(SCORER_LOADERS[cfg["model_type"]](path, cfg), cfg["thresholds"], cfg)
+        device = resolve_device(device)
+        det = cls(SCORER_LOADERS[cfg["model_type"]](path, cfg, device), cfg["thresholds"], cfg)
         det.subtype_head = SubtypeHead.load(path)  # None for a folder without one
         return det
 
@@ -138,12 +146,12 @@ class Detector:
         """A scorer that can (the fast one) featurizes the chunk once for scores and evidence;
         others explain each flagged risk on its own."""
         if not hasattr(self.scorer, "analyze"):
-            results = [self._result(ct, row, evidence, k) for ct, row in zip(cleaned, self.proba(cleaned))]
+            results = [self.result(ct, row, evidence, k) for ct, row in zip(cleaned, self.proba(cleaned))]
             return self._with_subtypes(cleaned, results)
         batch = self.scorer.analyze(cleaned)
         proba = self._gate(self.scorer.batch_proba(batch), cleaned)
         explain = self.scorer.batch_evidence
-        results = [self._result(ct, row, evidence, k, lambda c, flags, kk, i=i: explain(batch, i, c, flags, kk))
+        results = [self.result(ct, row, evidence, k, lambda c, flags, kk, i=i: explain(batch, i, c, flags, kk))
                    for i, (ct, row) in enumerate(zip(cleaned, proba))]
         return self._with_subtypes(cleaned, results, getattr(batch, "X", None))
 
@@ -159,8 +167,13 @@ class Detector:
             r["subtypes"] = s
         return results
 
-    def _result(self, ct: CleanText, row: np.ndarray, evidence: bool, k: int, explain=None) -> dict:
-        """`explain(ct, flags, k)` -> {risk: items}, when the scorer has the post's features at hand."""
+    def result(self, ct: CleanText, row: np.ndarray, evidence: bool = True, k: int | None = None,
+               explain=None) -> dict:
+        """The result `score` gives for one cleaned text whose probabilities (`proba`) are `row`:
+        scores, flags, priority, evidence (at most k items per flagged risk; k defaults to
+        `evidence_k`), contacts, model. `explain(ct, flags, k)` -> {risk: items}, when the scorer
+        has the post's features at hand; else each flagged risk is explained on its own."""
+        k = self.evidence_k if k is None else k
         scores = {r: round(float(p), 4) for r, p in zip(self.labels, row)}
         flags = flags_for(scores, self.thresholds)
         ev = {}

@@ -1,33 +1,20 @@
-"""What every scorer provides. A scorer turns cleaned texts into calibrated probabilities,
-one column per label, and explains a flagged risk with spans in the cleaned text."""
+"""What loading every scorer shares: checks on a model folder, each problem one sentence naming
+the file and key, and the calibrators of config.json.
+
+A scorer (fast, transformer, onnx, ensemble) has `model_type` and `labels`; `predict_proba`
+(cleaned texts -> calibrated probabilities, one column per label); `explain(text, label, k)`
+(evidence with spans in the ORIGINAL text); `save(path)` (weights under `path`, returns its part
+of config.json) and the classmethod `load(path, config, ...)`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from detector.model.calibration import Calibrator
-from detector.text.cleaning import CleanText
+from detector.scorers.calibration import Calibrator
 
 CALIBRATION_KINDS = ("identity", "sigmoid", "temperature", "isotonic")
 
-
-class Scorer(Protocol):
-    model_type: str
-    labels: list[str]
-
-    def predict_proba(self, texts: list[CleanText]) -> np.ndarray:
-        """Calibrated probabilities, shape (len(texts), len(labels))."""
-
-    def explain(self, text: CleanText, label: str, k: int = 5) -> list[dict]:
-        """Top evidence for `label`: [{"term", "weight", "spans": [[s, e], ...]}], spans in the ORIGINAL text."""
-
-    def save(self, path: Path) -> dict:
-        """Write weights under `path`; return the scorer's part of config.json."""
-
-
-# -- checks on load: every problem with a model folder is one sentence naming the file and key --
 
 class ModelFolderError(ValueError):
     """A model folder that cannot be loaded as it is (missing key, unknown label, non-finite or

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from detector.model.calibration import Calibrator, sigmoid
+from detector.scorers.calibration import Calibrator, sigmoid
 from detector.text.cleaning import CleanText
 from detector.scorers.evidence import post_evidence
 from detector.scorers.features import (FeatureBatch, Featurizer, FeaturizerConfig, combine, contact_features,
@@ -40,9 +40,6 @@ class FastScorer:
         # multiplied by min(1, P(text is of the kind the risk's sources cover) / saturation)
         self.gates_ = dict(gates or {})
         self.lexicon_paths = dict(lexicon_paths or {})  # extra kind -> the lexicon file its features came from
-
-    def decision_function(self, texts: list[CleanText]) -> np.ndarray:
-        return self._logits(self.featurizer.transform(t.text for t in texts))
 
     def analyze(self, texts: list[CleanText]) -> FeatureBatch:
         """One pass over a batch: features with spans and views, and their TF-IDF rows; scores

@@ -65,7 +65,17 @@ class FeaturizerConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeaturizerConfig":
-        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        """Every key must be a setting above (a typo is an error naming the closest one, never a
+        silently dropped setting); model folders save all of them (to_dict)."""
+        import difflib
+
+        known = sorted(cls.__dataclass_fields__)
+        for key in d:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f"did you mean 'featurizer.{close[0]}'?" if close else f"known: {', '.join(known)}."
+                raise ValueError(f"unknown key 'featurizer.{key}'; {hint}")
+        d = dict(d)
         if "extra" in d:
             unknown = set(d["extra"]) - set(EXTRA_KINDS)
             if unknown:

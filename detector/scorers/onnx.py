@@ -21,18 +21,17 @@ on its batch-mates; `jingwang score` batches the same way whatever the engine or
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from detector.model.calibration import Calibrator
-from detector.text.cleaning import CleanText
-from detector.batch.pool import cores
 from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays, need
+from detector.scorers.calibration import Calibrator
+from detector.scorers.compute import set_onnx_threads
 from detector.scorers.occlusion import OcclusionScorer
+from detector.scorers.padding import length_buckets, pad_batch
+from detector.text.cleaning import CleanText
 from detector.text.segment import Segmenter
-
 
 
 class ModelCheckError(ValueError):
@@ -52,6 +51,8 @@ def _open(file: Path, load, what: str):
         raise ModelFolderError(f"{file}: no such file (the model folder is incomplete)")
     try:
         return load()
+    except ModuleNotFoundError:  # the onnx extra is not installed: the CLI names it
+        raise
     except Exception as e:  # onnxruntime and tokenizers raise their own types, not OSError/ValueError
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ModelFolderError(f"{file}: cannot load {what}, the file is truncated or corrupt ({first})") from None
@@ -68,39 +69,16 @@ def int8_cpu_features() -> str:
     return (", ".join(names) or "no AVX2") + ("" if f.get("AVX512VNNI") or f.get("AVXVNNI") else ", no VNNI")
 
 
-def cpu_threads() -> int:
-    chosen = os.environ.get("JINGWANG_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    if chosen:
-        return max(1, int(chosen))
-    return cores()
-
-
 def make_session(path: Path, device: str = "cpu"):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = cpu_threads()
-    opts.inter_op_num_threads = 1
+    set_onnx_threads(opts)
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     providers = ["CPUExecutionProvider"]
     if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
     return ort.InferenceSession(str(path), opts, providers=providers)
-
-
-def length_buckets(lengths: list[int], batch_size: int, max_tokens: int) -> list[list[int]]:
-    """Indices sorted by length, cut into batches of <= batch_size texts and <= max_tokens
-    padded tokens (at least one text each)."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    out, cur = [], []
-    for i in order:
-        if cur and (len(cur) >= batch_size or lengths[i] * (len(cur) + 1) > max_tokens):
-            out.append(cur)
-            cur = []
-        cur.append(i)
-    if cur:
-        out.append(cur)
-    return out
 
 
 class OnnxScorer(OcclusionScorer):
@@ -131,12 +109,7 @@ class OnnxScorer(OcclusionScorer):
             return out
         ids = self.tokenize(texts)
         for idx in length_buckets([len(x) for x in ids], self.batch_size, self.max_tokens):
-            n = max(len(ids[i]) for i in idx)
-            input_ids = np.full((len(idx), n), self.pad_id, np.int64)
-            mask = np.zeros((len(idx), n), np.int64)
-            for r, i in enumerate(idx):
-                input_ids[r, :len(ids[i])] = ids[i]
-                mask[r, :len(ids[i])] = 1
+            input_ids, mask = pad_batch([ids[i] for i in idx], self.pad_id)
             out[idx] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
         return out
 
@@ -159,12 +132,13 @@ class OnnxScorer(OcclusionScorer):
         return {k: v for k, v in self.config.items() if k not in ("folder", "labels")}
 
     @classmethod
-    def load(cls, path: Path, config: dict, device: str = "cpu") -> "OnnxScorer":
-        """Load and check an ONNX model folder: every problem is a ModelFolderError naming the file
-        and key; then the reference check (ModelCheckError)."""
+    def load(cls, path: Path, config: dict, device: str | None = None) -> "OnnxScorer":
+        """Load and check an ONNX model folder for `device` (None: cpu; "cuda" uses ONNX Runtime's
+        CUDA provider where it has one): every problem is a ModelFolderError naming the file and
+        key; then the reference check (ModelCheckError)."""
         path, file = Path(path), Path(path) / "config.json"
         labels = config["labels"]
-        device = os.environ.get("JINGWANG_DEVICE", device)
+        device = device or "cpu"
         onnx_file = inside(path, need(config, "onnx", file, "scorer."), file, "scorer.onnx")
         tok_dir = inside(path, need(config, "tokenizer", file, "scorer."), file, "scorer.tokenizer", "folder")
         session = _open(onnx_file, lambda: make_session(onnx_file, device), "the ONNX model")

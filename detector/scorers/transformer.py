@@ -9,7 +9,6 @@ scorer's part of config.json: {"encoder", "pooling", "max_length", "batch_size",
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,36 +20,18 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from detector.batch.pool import cores
-from detector.scorers.occlusion import OcclusionScorer
-
-from detector.model.calibration import Calibrator
-from detector.text.cleaning import CleanText
 from detector.scorers.base import ModelFolderError, calibrators, inside, load_arrays
+from detector.scorers.calibration import Calibrator
+from detector.scorers.compute import resolve_device, set_torch_threads
+from detector.scorers.occlusion import OcclusionScorer
+from detector.scorers.padding import length_buckets, pad_batch
+from detector.text.cleaning import CleanText
 from detector.text.segment import Segmenter
 
 ENCODER_DIR = "encoder"
 HEAD = "head.safetensors"
 USERDICT = "userdict.txt"
 POOLINGS = ("mean", "cls")
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "JINGWANG_THREADS")
-_THREADS_SET = False
-
-
-def set_cpu_threads() -> None:
-    """Use every core this process may run on, unless the user chose a thread count
-    (OMP_NUM_THREADS / MKL_NUM_THREADS / JINGWANG_THREADS) or we already did it."""
-    global _THREADS_SET
-    if _THREADS_SET:
-        return
-    _THREADS_SET = True
-    chosen = os.environ.get("JINGWANG_THREADS")
-    if chosen:
-        torch.set_num_threads(max(1, int(chosen)))
-        return
-    if any(os.environ.get(v) for v in THREAD_ENV):
-        return
-    torch.set_num_threads(cores())
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -78,38 +59,24 @@ class MultiLabelEncoder(nn.Module):
         return self.head(self.dropout(pool(hidden, attention_mask, self.pooling)))
 
 
-def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad token id lists to the longest one: (input_ids, attention_mask)."""
-    n = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), n), dtype=torch.long)
-    for i, x in enumerate(ids):
-        input_ids[i, :len(x)] = torch.tensor(x, dtype=torch.long)
-        mask[i, :len(x)] = 1
-    return input_ids, mask
-
-
 def batch_logits(model: MultiLabelEncoder, ids: list[list[int]], pad_id: int, batch_size: int,
                  device: str = "cpu") -> np.ndarray:
     """Logits (n, n_labels) of tokenized texts: sorted by length, dynamic padding, input order kept."""
     n_labels = model.head.out_features
     out = np.zeros((len(ids), n_labels), np.float32)
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     use_bf16 = device.startswith("cuda")
     autocast = torch.autocast("cuda" if use_bf16 else "cpu", dtype=torch.bfloat16, enabled=use_bf16)
     with torch.inference_mode(), autocast:
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
-            z = model(input_ids.to(device), mask.to(device))
+        for idx in length_buckets([len(x) for x in ids], batch_size):
+            input_ids, mask = tensors(pad_batch([ids[i] for i in idx], pad_id), device)
+            z = model(input_ids, mask)
             out[idx] = z.float().cpu().numpy()
     return out
 
 
-def resolve_device(device: str) -> str:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        return "cpu"
-    return device
+def tensors(arrays, device: str = "cpu") -> list[torch.Tensor]:
+    """numpy arrays (e.g. `pad_batch`'s) as torch tensors on `device`."""
+    return [torch.from_numpy(a).to(device) for a in arrays]
 
 
 class TransformerScorer(OcclusionScorer):
@@ -124,10 +91,10 @@ class TransformerScorer(OcclusionScorer):
         self.max_length = int(max_length)
         self.batch_size = int(batch_size)
         self.segmenter = segmenter or Segmenter(None)
-        self.device = resolve_device(device)
+        self.device = resolve_device(device) or "cpu"
         self._occluded: tuple[str, dict, np.ndarray | None] | None = None
         if self.device == "cpu":
-            set_cpu_threads()
+            set_torch_threads()
         self.model = model.to(self.device).eval()
         if self.model.head.out_features != len(self.labels):
             raise ValueError(f"head has {self.model.head.out_features} outputs for {len(self.labels)} labels")
@@ -169,9 +136,10 @@ class TransformerScorer(OcclusionScorer):
                 "userdict": USERDICT if userdict is not None else None}
 
     @classmethod
-    def load(cls, path: Path, config: dict, device: str = "cpu") -> "TransformerScorer":
-        """Load and check a transformer model folder: every problem is a ModelFolderError naming the
-        file and key; weights are read from safetensors only (never torch.load)."""
+    def load(cls, path: Path, config: dict, device: str | None = None) -> "TransformerScorer":
+        """Load and check a transformer model folder on `device` (None: cpu): every problem is a
+        ModelFolderError naming the file and key; weights are read from safetensors only (never
+        torch.load)."""
         path, file = Path(path), Path(path) / "config.json"
         labels = config["labels"]
         enc_dir = inside(path, config.get("encoder", ENCODER_DIR), file, "scorer.encoder", "folder")
@@ -189,7 +157,6 @@ class TransformerScorer(OcclusionScorer):
         model.head.load_state_dict({k.split(".", 1)[1]: torch.from_numpy(arrays[k]) for k in want})
         cals = calibrators(config, arrays, labels, file)
         userdict = inside(path, config["userdict"], file, "scorer.userdict", "file") if config.get("userdict") else None
-        device = os.environ.get("JINGWANG_DEVICE", device)
         return cls(labels, model, tokenizer, cals, config.get("max_length", 128), config.get("batch_size", 32),
                    Segmenter(userdict), device)
 

@@ -1,5 +1,5 @@
-"""Data side of transformer training: per-source subsets, loss targets with masks, source
-balancing, length-grouped batches, and the char-level tokenizer of `random:*` encoders."""
+"""Data side of transformer training: loss targets with masks, source balancing, length-grouped
+batches, and the char-level tokenizer of `random:*` encoders."""
 from __future__ import annotations
 
 from collections import Counter
@@ -8,30 +8,9 @@ import numpy as np
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
-from detector.text.cleaning import clean
-from training.data.sources import load_source, load_specs
-from training.trainers.fast import Split
+from training.recipe import BALANCE_MODES
 
-BALANCE_MODES = ("uniform", "sqrt", "none")
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-def load_rows(sources: list[str], split: str, labels: list[str], evasion: bool, root=None,
-              subset: int | None = None, seed: int = 0) -> Split:
-    """Cleaned texts, label matrix (NaN = not annotated) and source of one split; at most
-    `subset` rows per source, drawn at random with `seed` (before cleaning, to save time)."""
-    specs = load_specs()
-    texts, ys, srcs = [], [], []
-    rng = np.random.default_rng(seed)
-    for name in sources:
-        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels))
-        if subset and len(ds) > subset:
-            ds = ds.select(np.sort(rng.choice(len(ds), int(subset), replace=False)))
-        texts.extend(clean(t, evasion=evasion).text for t in ds["text"])
-        ys.append(np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float).T.reshape(len(ds), -1))
-        srcs.extend([name] * len(ds))
-    y = np.concatenate(ys) if ys else np.zeros((0, len(labels)))
-    return Split(texts, y, np.array(srcs))
 
 
 def loss_targets(y: np.ndarray, cross_weight: float = 0.0,

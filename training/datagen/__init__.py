@@ -1,0 +1,1 @@
+"""Generated data: the synthetic paid-posting set (paid) and evasive rewrites (perturb)."""

@@ -45,10 +45,6 @@ def risk_proba(det: Detector, texts: list[str], risk: str) -> np.ndarray:
     return det.predict_proba(texts)[:, det.labels.index(risk)].astype(np.float64)
 
 
-def evaluate_detector(det: Detector, texts: list[str], y: np.ndarray, risk: str) -> dict:
-    return binary_metrics(y, risk_proba(det, texts, risk), det.thresholds[risk])
-
-
 def full_metrics(y: np.ndarray, p: np.ndarray, threshold: float, p_uncal: np.ndarray | None = None,
                  n_boot: int = 1000, target_precision: float = 0.9, seed: int = 0) -> dict:
     """`binary_metrics` plus ci (95% bootstrap), confusion, ece_uncalibrated, target_precision and

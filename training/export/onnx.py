@@ -192,9 +192,11 @@ def compare_accuracy(model_a: str | Path, model_b: str | Path, split: str = "dev
     split of the sources the first was trained on, with texts/s of each."""
     a, b = Detector.from_pretrained(model_a), Detector.from_pretrained(model_b)
     sources = a.config.get("recipe", {}).get("data", {}).get("sources") or ["cold", "weibo21", "sms_spam"]
-    from training.trainers.ensemble import raw_split, thresholds_and_metrics
+    from training.data.splits import load_split
+    from training.trainers.ensemble import thresholds_and_metrics
 
-    texts, y, _ = raw_split(sources, split, a.labels, root, subset)
+    rows = load_split(sources, split, a.labels, root, evasion=None, subset=subset)
+    texts, y = rows.texts, rows.y
     res = {"split": split, "n": len(texts), "sources": sources}
     for name, det in (("a", a), ("b", b)):
         t0 = time.time()

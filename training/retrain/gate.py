@@ -22,6 +22,7 @@ import numpy as np
 from detector.model.core import Detector
 from training.data.sources import load_source, load_specs
 from training.evaluation.metrics import binary_metrics
+from training.recipe import FastRecipe, RetrainConfig, risk_value
 
 HELDOUT = "reviewed-heldout"
 REAL = "real"
@@ -38,19 +39,19 @@ class EvalSet:
     kind: str = "fixed"  # fixed | real | heldout
 
 
-def eval_sets(recipe: dict, labels: list[str], heldout: list, root=None) -> list[EvalSet]:
+def eval_sets(recipe: FastRecipe, labels: list[str], heldout: list, root=None) -> list[EvalSet]:
     """Each risk's own test set per source, the team's real-comment dev rows (when that source is
     configured) and the held-out reviews; raw texts, each model cleans them itself."""
     specs = load_specs()
-    data, sets = recipe["data"], []
+    data, sets = recipe.data, []
     real = None
     if REAL in specs and (specs[REAL].folder(root) / next(iter(specs[REAL].splits.values()))).is_file():
         real = load_source(REAL, "dev", root=root, specs=specs, labels=tuple(labels))
     for risk in labels:
-        for name in data["sources"]:
+        for name in data.sources:
             if specs[name].risk != risk:
                 continue
-            ds = load_source(name, data["test_split"], root=root, specs=specs, labels=tuple(labels))
+            ds = load_source(name, data.test_split, root=root, specs=specs, labels=tuple(labels))
             sets.append(EvalSet(risk, name, list(ds["text"]), np.array(ds[risk], int)))
         if real is not None:
             sets.append(EvalSet(risk, "real comments (team dev)", list(real["text"]), np.array(real[risk], int), "real"))
@@ -74,18 +75,18 @@ def evaluate_on(det: Detector, sets: list[EvalSet]) -> list[dict | None]:
     return out
 
 
-def _row(s: EvalSet, cur: dict | None, ch: dict | None, cfg: dict, has_current: bool) -> dict:
-    pc = cfg["promotion"]
+def _row(s: EvalSet, cur: dict | None, ch: dict | None, cfg: RetrainConfig, has_current: bool) -> dict:
+    pc = cfg.promotion
     metric, better = {"fixed": ("macro_f1", 1), "real": ("false_flags_per_1000", -1),
                       "heldout": ("precision", 1)}[s.kind]
-    tol = {"fixed": float(pc["tolerance"].get(s.risk, 0.01)), "real": float(pc["false_flags_tolerance"]),
-           "heldout": float(pc["precision_tolerance"])}[s.kind]
+    tol = {"fixed": float(risk_value(pc, "tolerance", s.risk)), "real": pc.false_flags_tolerance,
+           "heldout": pc.precision_tolerance}[s.kind]
     both = len(np.unique(s.y)) == 2
     note = ("no current model" if not has_current else "empty" if not len(s.y) else
-            f"too small to decide (n < {pc['min_n']})" if len(s.y) < int(pc["min_n"]) else
+            f"too small to decide (n < {pc.min_n})" if len(s.y) < pc.min_n else
             "one class only" if not both and s.kind != "real" else "not scored" if cur is None or ch is None else "")
-    if not note and s.kind == "heldout" and min(cur["flags"], ch["flags"]) < int(pc["min_flags"]):
-        note = f"fewer than {pc['min_flags']} flags to judge precision"
+    if not note and s.kind == "heldout" and min(cur["flags"], ch["flags"]) < pc.min_flags:
+        note = f"fewer than {pc.min_flags} flags to judge precision"
     gates = not note
     row = {"risk": s.risk, "set": s.name, "kind": s.kind, "metric": metric, "n": int(len(s.y)),
            "positives": int(s.y.sum()) if len(s.y) else 0,
@@ -98,7 +99,7 @@ def _row(s: EvalSet, cur: dict | None, ch: dict | None, cfg: dict, has_current: 
 
 
 def compare(sets: list[EvalSet], current: list[dict | None] | None, challenger: list[dict | None],
-            cfg: dict) -> tuple[list[dict], bool, str]:
+            cfg: RetrainConfig) -> tuple[list[dict], bool, str]:
     """The comparison rows of the fixed, real and held-out sets and the decision: (rows, promote?, why)."""
     rows = [_row(s, current[k] if current is not None else None, challenger[k], cfg, current is not None)
             for k, s in enumerate(sets)]
@@ -123,10 +124,11 @@ def describe(r: dict) -> str:
             f"({r['delta']:+.4f}, tolerance {r['tolerance']})")
 
 
-def crawl_rows(current: Detector, challenger: Detector, reviewed: list, crawl: list[str], cfg: dict) -> list[dict]:
+def crawl_rows(current: Detector, challenger: Detector, reviewed: list, crawl: list[str],
+               cfg: RetrainConfig) -> list[dict]:
     """Per risk: how many of the current model's flags on reviewed posts reviewers rejected, and the
     share of the crawl each model flags; a risk whose flags were mostly rejected decides."""
-    pc = cfg["promotion"]
+    pc = cfg.promotion
     rows = []
     if not crawl:
         return rows
@@ -141,13 +143,13 @@ def crawl_rows(current: Detector, challenger: Detector, reviewed: list, crawl: l
         rejected = sum(1 for lab in flagged if lab == 0)
         rate_cur = float((p_cur[:, j] >= current.thresholds[risk]).mean())
         rate_ch = float((p_ch[:, k] >= challenger.thresholds[risk]).mean())
-        mostly = len(flagged) >= int(pc["min_rejected_flags"]) and rejected > float(pc["rejected_share"]) * len(flagged)
-        ok = rate_ch <= rate_cur + float(pc["flag_rate_tolerance"]) + 1e-12
+        mostly = len(flagged) >= pc.min_rejected_flags and rejected > pc.rejected_share * len(flagged)
+        ok = rate_ch <= rate_cur + pc.flag_rate_tolerance + 1e-12
         why = (f"{risk}: reviewers rejected {rejected} of the current model's {len(flagged)} {risk} flags, and the "
                f"challenger flags more of the crawl ({100 * rate_cur:.1f}% -> {100 * rate_ch:.1f}% of {len(crawl)} posts)")
         rows.append({"risk": risk, "set": f"crawl ({len(crawl)} posts)", "kind": "crawl", "metric": "flag_rate",
                      "n": len(crawl), "positives": None, "current": round(rate_cur, 4), "challenger": round(rate_ch, 4),
-                     "delta": round(rate_ch - rate_cur, 4), "tolerance": float(pc["flag_rate_tolerance"]),
+                     "delta": round(rate_ch - rate_cur, 4), "tolerance": pc.flag_rate_tolerance,
                      "flags_reviewed": len(flagged), "flags_rejected": rejected, "gates": mostly,
                      "ok": (ok if mostly else None), "why": why,
                      "note": "" if mostly else f"reviewers did not mostly reject {risk} flags "

@@ -30,17 +30,14 @@ import numpy as np
 from detector.text.cleaning import clean
 from detector.model.core import Detector
 from detector.registry import Registry, version_name
-from detector.risks import RISKS
-from training.recipe import load_recipe, read_toml
-from training.data.sources import PROJECT, hash_unit, load_source, load_specs, read_jsonl
+from training.recipe import FastRecipe, Recipe, RetrainConfig, as_recipe, load_recipe, read_toml
+from training.typed import build, merge, to_dict
+from training.data.sources import PROJECT, hash_unit, read_jsonl
+from training.data.splits import Split, load_split
 from training.trainers.fast import train_fast
 from training.retrain.gate import HELDOUT, EvalSet, compare, crawl_rows, describe, eval_sets, evaluate_on  # noqa: F401
 
 DEFAULT_CONFIG = PROJECT / "configs" / "retrain.toml"
-DEFAULTS = {"reviewed": {"heldout_share": 0.2, "salt": "jingwang-heldout-v1", "repeat": 1},
-            "promotion": {"min_n": 30, "tolerance": {r: 0.01 for r in RISKS}, "false_flags_tolerance": 5.0,
-                          "precision_tolerance": 0.02, "min_flags": 10, "rejected_share": 0.5,
-                          "min_rejected_flags": 5, "flag_rate_tolerance": 0.002}}
 REVIEWED = "reviewed"
 
 
@@ -67,26 +64,20 @@ class RetrainResult:
 
 # -- configuration and inputs -------------------------------------------------------------------
 
-def load_retrain_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
-    cfg = copy.deepcopy(DEFAULTS)
+def load_retrain_config(path: str | Path | None = None, overrides: dict | None = None) -> RetrainConfig:
+    """configs/retrain.toml (or `path`) with `overrides` ({section: {key: value}}) merged in, typed
+    and checked (training/recipe.py RetrainConfig holds the defaults)."""
     path = Path(path) if path else DEFAULT_CONFIG
     if path.is_file():
         raw = read_toml(path)
-        for section, body in raw.items():
-            if isinstance(body, dict) and isinstance(cfg.get(section), dict):
-                for k, v in body.items():
-                    if isinstance(v, dict) and isinstance(cfg[section].get(k), dict):
-                        cfg[section][k].update(v)
-                    else:
-                        cfg[section][k] = v
     elif path != DEFAULT_CONFIG:
         raise FileNotFoundError(f"no retrain config at {path}")
-    for section, body in (overrides or {}).items():
-        cfg.setdefault(section, {}).update(body)
-    share = float(cfg["reviewed"]["heldout_share"])
-    if not 0.0 <= share < 1.0:
-        raise ValueError(f"reviewed.heldout_share must be in [0, 1), not {share}")
-    return cfg
+    else:
+        raw = {}
+    try:
+        return build(RetrainConfig, merge(raw, overrides or {}))
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -132,15 +123,11 @@ def _label_row(s: ReviewedSample, labels: list[str]) -> list[float]:
     return [float(s.labels[r]) if r in s.labels else np.nan for r in labels]
 
 
-def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=None, log=print):
+def build_splits(recipe: FastRecipe | dict, reviewed: list[ReviewedSample], cfg: RetrainConfig, root=None, log=print):
     """Base splits with reviewed samples joined to train, and the held-out reviewed slice."""
-    from training.trainers.fast import Split, load_split
-
-    labels = list(recipe.get("model", {}).get("labels", RISKS))
-    data = recipe["data"]
-    evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
-    rc = cfg["reviewed"]
-    splits = {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root) for k in ("train", "dev", "test")}
+    recipe = as_recipe(recipe)
+    labels, data, evasion, rc = list(recipe.model.labels), recipe.data, recipe.cleaning.evasion, cfg.reviewed
+    splits = {k: load_split(data.sources, name, labels, root, evasion=evasion) for k, name in data.named_splits().items()}
     counts = {"reviewed": len(reviewed)}
 
     # reviewed: one decision per post id (the latest), then one per exact original text (the same
@@ -158,7 +145,7 @@ def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=N
         latest = max(members, key=lambda s: (s.decided_at, s.id))
         ctext = clean(text, evasion=evasion).text
         key = (ctext, text)
-        if any(is_heldout(s.id, float(rc["heldout_share"]), str(rc["salt"])) for s in members):
+        if any(is_heldout(s.id, rc.heldout_share, rc.salt) for s in members):
             held_r[key] = latest
         else:
             train_r[key] = latest
@@ -177,7 +164,7 @@ def build_splits(recipe: dict, reviewed: list[ReviewedSample], cfg: dict, root=N
         keep = np.array([t not in override for t in sp.texts], bool)
         counts[f"base_{k}_rows_overridden"] = int((~keep).sum())
         splits[k] = Split([t for t, m in zip(sp.texts, keep) if m], sp.y[keep], sp.source[keep])
-    repeat = max(1, int(rc.get("repeat", 1)))
+    repeat = max(1, rc.repeat)
     if train_r:
         rows = list(train_r.items()) * repeat
         tr = splits["train"]
@@ -236,19 +223,20 @@ def same_files(a: Path, b: Path) -> bool:
     return (a / "config.json").read_bytes() == (b / "config.json").read_bytes() and listing(a) == listing(b)
 
 
-def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Path, from_model: str | Path | None = None,
-            config: str | Path | None = None, overrides: list[str] | None = None, root=None, promote: bool = True,
-            crawl: str | Path | None = None, log=print) -> RetrainResult:
+def retrain(base_config: str | Path | Recipe | dict, reviewed: str | Path, out: str | Path,
+            from_model: str | Path | None = None, config: str | Path | None = None, overrides: list[str] | None = None,
+            root=None, promote: bool = True, crawl: str | Path | None = None, log=print) -> RetrainResult:
     """Train a challenger, compare it with the current model (training/retrain/gate.py) and promote
     it if no check refuses. `crawl`: the posts the reviews came from (JSONL/CSV/Parquet with a
     text field; default: every post in the review queue)."""
     t0 = time.time()
     root = Path(root) if root is not None else None
-    recipe = copy.deepcopy(base_config) if isinstance(base_config, dict) else load_recipe(base_config, overrides)
-    if recipe.get("model", {}).get("type") != "fast":
-        raise ValueError(f"retrain builds fast models: the base recipe's model.type is {recipe.get('model', {}).get('type')!r}")
+    given = isinstance(base_config, (dict, Recipe))
+    recipe = copy.deepcopy(as_recipe(base_config)) if given else load_recipe(base_config, overrides)
+    if not isinstance(recipe, FastRecipe):
+        raise ValueError(f"retrain builds fast models: the base recipe's model.type is {recipe.model.type!r}")
     cfg = load_retrain_config(config)
-    labels = list(recipe.get("model", {}).get("labels", RISKS))
+    labels = list(recipe.model.labels)
     reg = Registry(out)
     with reg.lock(".retrain.lock", wait=False):
         if from_model is not None:
@@ -257,11 +245,11 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
         samples = load_reviewed(reviewed, labels)
         splits, train_r, held_r, counts = build_splits(recipe, samples, cfg, root, log)
         number = reg.next_number()
-        recipe.setdefault("model", {}).update(name=reg.name, version=str(number))
+        recipe.model.name, recipe.model.version = reg.name, str(number)
         stage = reg.staging()
         extra = {"reviewed": {"source": str(reviewed), "n_train": len(train_r), "n_heldout": len(held_r),
-                              "repeat": int(cfg["reviewed"].get("repeat", 1)), "sha256": _reviewed_sha(train_r),
-                              "heldout_share": cfg["reviewed"]["heldout_share"], "salt": cfg["reviewed"]["salt"]}}
+                              "repeat": cfg.reviewed.repeat, "sha256": _reviewed_sha(train_r),
+                              "heldout_share": cfg.reviewed.heldout_share, "salt": cfg.reviewed.salt}}
         try:
             challenger = train_fast(recipe, stage, root=root, log=log, splits=splits, extra_config=extra)
             sets = eval_sets(recipe, labels, held_r, root)
@@ -289,8 +277,8 @@ def retrain(base_config: str | Path | dict, reviewed: str | Path, out: str | Pat
         report = {"challenger": version, "current": current, "promoted": do_promote, "reason": reason,
                   "rule": "training/retrain/gate.py: fixed sets (macro-F1), real comments (false flags per 1,000), "
                           "held-out reviews (flag precision), the crawl (flag rate of risks reviewers mostly rejected)",
-                  "promotion": cfg["promotion"],
-                  "base_config": str(recipe.get("recipe", {}).get("path", "(dict)")), "reviewed_source": str(reviewed),
+                  "promotion": to_dict(cfg.promotion),
+                  "base_config": recipe.recipe.path or "(dict)", "reviewed_source": str(reviewed),
                   "counts": counts, "comparison": rows,
                   "heldout_ids": sorted(s.id for s in held_r),
                   "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.time() - t0, 1)}

@@ -1,4 +1,4 @@
-"""Fit a `detector.model.calibration.Calibrator` on held-out logits and labels, and measure what each
+"""Fit a `detector.scorers.calibration.Calibrator` on held-out logits and labels, and measure what each
 method does to the expected calibration error (ECE) on dev and on every test source:
 
     python -m training.trainers.calibrate --model models/default
@@ -11,9 +11,9 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from detector.model.calibration import Calibrator, sigmoid
-
-METHODS = ("identity", "sigmoid", "temperature", "isotonic")
+from detector.scorers.calibration import Calibrator, sigmoid
+from training.data.splits import load_split
+from training.recipe import CALIBRATION_METHODS as METHODS
 
 
 def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str = "sigmoid") -> Calibrator:
@@ -84,15 +84,14 @@ def calibration_study(model, sources: list[str], root=None, bins: int = 15) -> d
     """ECE of every method, fitted on each risk's dev rows (as training does), on dev and on each
     test source: {risk: {method: {"dev": ece, SOURCE: ece, ...}}}."""
     from detector.model.core import Detector
-    from training.trainers.ensemble import raw_split
     from training.evaluation.metrics import ece
 
     det = model if isinstance(model, Detector) else Detector.from_pretrained(model)
     if not hasattr(det.scorer, "logits_and_gates"):
         raise ValueError(f"{model}: the calibration study needs a fast model, not a {det.scorer.model_type} model")
-    splits = {"dev": raw_split(sources, "dev", det.labels, root)}
-    splits |= {src: raw_split([src], "test", det.labels, root) for src in sources}
-    scored = {key: (y, *logits_and_gates(det, texts)) for key, (texts, y, _) in splits.items()}
+    splits = {"dev": load_split(sources, "dev", det.labels, root, evasion=None)}
+    splits |= {src: load_split([src], "test", det.labels, root, evasion=None) for src in sources}
+    scored = {key: (s.y, *logits_and_gates(det, s.texts)) for key, s in splits.items()}
     out: dict = {}
     for j, risk in enumerate(det.labels):
         cat = {key: (z[m, j], g[m, j], y[m, j]) for key, (y, z, g) in scored.items()

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.model.cascade import CASCADE, Cascade, in_band
+from detector.model.cascade import CASCADE, in_band
 from detector.model.core import Detector
-from training.trainers.ensemble import raw_split
+from training.data.splits import load_split
 from training.evaluation.metrics import f1_from_counts
 
 FRACTIONS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
@@ -111,7 +111,8 @@ def read_texts(path: Path, n: int = TRAFFIC_ROWS) -> list[str]:
 def dev_probabilities(first: Detector, second: Detector, split: str, root=None, subset: int = 0):
     recipe = second.config.get("recipe") or first.config.get("recipe") or {}
     sources = recipe.get("data", {}).get("sources") or ["cold", "weibo21", "sms_spam"]
-    texts, y, _ = raw_split(sources, split, first.labels, root, subset)
+    rows = load_split(sources, split, first.labels, root, evasion=None, subset=subset)
+    texts, y = rows.texts, rows.y
     cols = [second.labels.index(r) for r in first.labels]
     return texts, y, first.predict_proba(texts), second.predict_proba(texts)[:, cols], sources
 
@@ -135,13 +136,3 @@ def build_cascade(fast: str | Path, second: str | Path, out: str | Path, max_los
                                                "traffic": str(traffic) if traffic else None}, "dev": report}
     (out / CASCADE).write_text(json.dumps(cfg, indent=2, ensure_ascii=False), encoding="utf-8")
     return {"band": band, **report}
-
-
-def evaluate_cascade(fast: str | Path, cascade: str | Path, split: str = "test", root=None, subset: int = 0) -> dict:
-    """Macro-F1 per risk of fast alone, second alone and the cascade on another split."""
-    first = Detector.from_pretrained(fast)
-    casc = Cascade.load(cascade, first)
-    texts, y, p1, p2, _ = dev_probabilities(first, casc.second, split, root, subset)
-    ref = {r: cascade_f1(j, y, p1, p2, first.thresholds[r], casc.second.thresholds[r], np.ones(len(y), bool))
-           for j, r in enumerate(first.labels)}
-    return band_report(casc.band, p1, p2, y, first.thresholds, casc.second.thresholds, first.labels, ref, p1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from training.recipe import load_recipe
+from training.recipe import as_recipe, load_recipe
 
 
 def _fast(recipe, out, log):
@@ -29,10 +29,8 @@ def train_from_recipe(config: str | Path, out: str | Path, overrides: list[str] 
                       registry: bool = False):
     """Train the recipe into `out`; with `registry`, `out` is a model registry (models/NAME) and the
     model becomes its next version, made current (`jingwang retrain` and `models` work on it)."""
-    recipe = load_recipe(config, overrides)
-    kind = recipe.get("model", {}).get("type")
-    if kind not in TRAINERS:
-        raise ValueError(f"{config}: model.type must be one of {', '.join(TRAINERS)}, not {kind!r}")
+    recipe = as_recipe(load_recipe(config, overrides))  # checked here: a wrong key stops before any data is read
+    kind = recipe.model.type
     if not registry:
         return TRAINERS[kind](recipe, out, log)
     from detector.registry import Registry
@@ -40,7 +38,7 @@ def train_from_recipe(config: str | Path, out: str | Path, overrides: list[str] 
     reg = Registry(out)
     stage = reg.staging()
     try:
-        recipe.setdefault("model", {})["version"] = str(reg.next_number())
+        recipe.model.version = str(reg.next_number())
         TRAINERS[kind](recipe, stage, log)
         version = reg.add(stage, current_reason=f"trained from {config}")  # added and current under one lock
     except BaseException:

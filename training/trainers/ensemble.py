@@ -8,29 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.text.cleaning import clean
 from detector.model.core import Detector
-from detector.risks import RISKS
 from detector.scorers.ensemble import EnsembleScorer, combine
-from training.data.sources import load_source, load_specs
-from training.trainers.fast import by_source, model_config, write_model_card
+from detector.text.cleaning import clean
+from training.data.splits import load_split
 from training.evaluation.metrics import binary_metrics, choose_threshold
-
-
-def raw_split(sources: list[str], split: str, labels: list[str], root=None, subset: int = 0,
-              seed: int = 0) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Original texts, label matrix (NaN = not annotated) and source names; at most `subset`
-    rows per source."""
-    specs, rng = load_specs(), np.random.default_rng(seed)
-    texts, ys, srcs = [], [], []
-    for name in sources:
-        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels))
-        if subset and len(ds) > subset:
-            ds = ds.select(np.sort(rng.choice(len(ds), int(subset), replace=False)))
-        texts.extend(ds["text"])
-        srcs.extend([name] * len(ds))
-        ys.append(np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float).T.reshape(len(ds), -1))
-    return texts, (np.concatenate(ys) if ys else np.zeros((0, len(labels)))), np.array(srcs)
+from training.recipe import EnsembleRecipe, as_recipe
+from training.trainers.fast import by_source, model_config, write_model_card
 
 
 def weight_grid(n_members: int, step: float) -> list[tuple[float, ...]]:
@@ -78,35 +62,35 @@ def tune_weights(probs: list[np.ndarray], y: np.ndarray, labels: list[str], rule
     return best_w, {risk: w for risk, (_, w) in risk_best.items()}
 
 
-def build_ensemble(recipe: dict, out: str | Path, log=print, root=None) -> Detector:
+def build_ensemble(recipe: EnsembleRecipe | dict, out: str | Path, log=print, root=None) -> Detector:
     t0 = time.time()
     out = Path(out)
-    ens, data = recipe["ensemble"], recipe["data"]
-    labels = list(recipe.get("model", {}).get("labels", RISKS))
-    evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
-    seed, rule = int(recipe.get("model", {}).get("seed", 13)), recipe.get("thresholds", {}).get("rule", "f1")
-    members = [Detector.from_pretrained(p) for p in ens["members"]]
-    given = ens.get("weights", "tune")
+    recipe = as_recipe(recipe)
+    ens, data = recipe.ensemble, recipe.data
+    labels, evasion, rule = list(recipe.model.labels), recipe.cleaning.evasion, recipe.thresholds.rule
+    members = [Detector.from_pretrained(p) for p in ens.members]
+    given = ens.weights
     weights = [1.0] * len(members) if isinstance(given, str) else [float(w) for w in given]
-    paths = list(ens["members"])
+    paths = list(ens.members)
     scorer = EnsembleScorer(labels, members, weights, paths, evasion)
-    split = {k: raw_split(data["sources"], data.get(f"{k}_split", k), labels, root,
-                          int(data.get(f"{k}_subset", 0) or 0), seed) for k in ("dev", "test")}
-    probs = {k: scorer.member_proba([clean(t, evasion=evasion) for t in texts]) for k, (texts, _, _) in split.items()}
+    names = {"dev": (data.dev_split, data.dev_subset), "test": (data.test_split, data.test_subset)}
+    split = {k: load_split(data.sources, name, labels, root, evasion=None, subset=n, seed=recipe.model.seed)
+             for k, (name, n) in names.items()}
+    probs = {k: scorer.member_proba([clean(t, evasion=evasion) for t in s.texts]) for k, s in split.items()}
     log(f"member probabilities on dev and test ({time.time() - t0:.0f}s)")
     if isinstance(given, str):
         if given != "tune":
             raise ValueError(f"ensemble.weights must be a list of numbers or \"tune\", not {given!r}")
-        weights, per_label = tune_weights(probs["dev"], split["dev"][1], labels, rule, float(ens.get("grid_step", 0.1)),
-                                          log, bool(ens.get("per_risk", False)))
+        weights, per_label = tune_weights(probs["dev"], split["dev"].y, labels, rule, ens.grid_step, log, ens.per_risk)
         scorer = EnsembleScorer(labels, members, weights, paths, evasion, per_label)
-    thresholds, dev_m = thresholds_and_metrics(combine(probs["dev"], scorer.label_weights), split["dev"][1], labels, rule)
+    thresholds, dev_m = thresholds_and_metrics(combine(probs["dev"], scorer.label_weights), split["dev"].y, labels, rule)
     missing = [r for r in labels if r not in thresholds]
     if missing:
         raise ValueError(f"no dev rows annotate {', '.join(missing)}; check data.sources")
-    _, test_m = thresholds_and_metrics(combine(probs["test"], scorer.label_weights), split["test"][1], labels, rule, thresholds)
+    _, test_m = thresholds_and_metrics(combine(probs["test"], scorer.label_weights), split["test"].y, labels, rule,
+                                       thresholds)
     metrics = {"dev": dev_m, "test": test_m}
-    y_test, src_test = split["test"][1], split["test"][2]
+    y_test, src_test = split["test"].y, split["test"].source
     metrics["test_by_source"] = by_source(y_test, combine(probs["test"], scorer.label_weights), src_test, thresholds, labels)
     metrics["members_test_by_source"] = {
         path: by_source(y_test, pm, src_test, m.thresholds, labels) for path, pm, m in zip(paths, probs["test"], members)}

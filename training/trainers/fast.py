@@ -3,66 +3,39 @@ calibration and thresholds on dev, test metrics, and a self-describing model fol
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from detector.text.cleaning import clean
-from detector.text.content import content_mask
 from detector.model.core import Detector
-from detector.scorers.features import Featurizer, FeaturizerConfig
-from detector.risks import RISKS
-from detector.scorers.fast import LEXICONS, FastScorer, extra_features
-from detector.text.segment import DEFAULT_USERDICT, Segmenter
-
-from training.trainers.calibrate import fit_calibrator
-from training.recipe import library_versions
-from training.data.sources import load_source, load_specs, source_sha256
-from training.evaluation.metrics import binary_metrics, choose_threshold, threshold_for_false_flags
-from training.trainers.subtypes import train_subtypes
 from detector.resources import RESOURCES
+from detector.scorers.fast import LEXICONS, FastScorer, extra_features
+from detector.scorers.features import Featurizer
+from detector.text.content import content_mask
+from detector.text.segment import DEFAULT_USERDICT, Segmenter
+from training.data.sources import load_specs, source_sha256
+from training.data.splits import Split, load_split
+from training.evaluation.metrics import binary_metrics, choose_threshold, threshold_for_false_flags
+from training.recipe import (SOURCE_WEIGHT, Classifier, FastRecipe, Recipe, as_recipe, library_versions, per_risk,
+                             risk_sources, risk_value)
+from training.trainers.calibrate import fit_calibrator
+from training.trainers.subtypes import train_subtypes
 
 
-@dataclass
-class Split:
-    """Cleaned texts of one split, and a (n, n_labels) label matrix with NaN = not annotated."""
-    texts: list[str]
-    y: np.ndarray
-    source: np.ndarray
-
-
-def load_split(sources: list[str], split: str, labels: list[str], evasion: bool, root=None,
-               limits: dict | None = None, seed: int = 0) -> Split:
-    """Cleaned texts and labels of one split of every source; `limits` caps a source's rows (a
-    random sample, fixed seed); a source without this split contributes nothing when it is
-    has none."""
-    specs = load_specs()
-    texts, ys, srcs = [], [], []
-    for name in sources:
-        if name in specs and split not in specs[name].split_names():
-            continue  # e.g. the team's real comments have no "test" split: their eval is reported apart
-        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels),
-                         limit=int((limits or {}).get(name, 0)), seed=seed)
-        texts.extend(clean(t, evasion=evasion).text for t in ds["text"])
-        ys.append(np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float).T)
-        srcs.extend([name] * len(ds))
-    return Split(texts, np.concatenate(ys) if ys else np.zeros((0, len(labels))), np.array(srcs))
-
-
-def risk_weights(y: np.ndarray, cross_weight: float, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def risk_weights(y: np.ndarray, cross_weight: float, drop: np.ndarray | None = None,
+                 balanced: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows used for one risk and their weights: annotated rows class-balanced (each class
-    totals half the annotated count); rows of other sources are negatives whose weights
-    together total `cross_weight` times the risk's own negative class (0 drops them). Rows
-    where `drop` is True take no part."""
+    totals half the annotated count; `balanced` False: weight 1 each); rows of other sources are
+    negatives whose weights together total `cross_weight` times the risk's own negative class
+    (0 drops them). Rows where `drop` is True take no part."""
     if drop is not None and drop.any():
         y = np.where(drop, np.nan, y)
     own = ~np.isnan(y)
     n_pos, n_neg, n_cross = (y[own] == 1).sum(), (y[own] == 0).sum(), (~own).sum()
-    w_pos = len(y[own]) / (2 * max(n_pos, 1))
-    w_neg = len(y[own]) / (2 * max(n_neg, 1))
+    w_pos = len(y[own]) / (2 * max(n_pos, 1)) if balanced else 1.0
+    w_neg = len(y[own]) / (2 * max(n_neg, 1)) if balanced else 1.0
     w_cross = cross_weight * w_neg * n_neg / max(n_cross, 1)
     target = np.where(own, np.nan_to_num(y), 0.0)
     weight = np.where(own, np.where(target == 1, w_pos, w_neg), w_cross)
@@ -82,17 +55,18 @@ def nb_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
-def fit_risk(X, y: np.ndarray, clf_cfg: dict, cross_weight: float, seed: int, risk: str = "",
+def fit_risk(X, y: np.ndarray, clf_cfg: Classifier, cross_weight: float, seed: int, risk: str = "",
              row_scale: np.ndarray | None = None, drop: np.ndarray | None = None) -> LogisticRegression:
-    """Weighted logistic regression of one risk. With `nb_scale` = b > 0 every feature column is
-    multiplied by |NB log-count ratio|^b before fitting (NB-LR); the scaling is folded into
-    `coef_` afterwards, so the returned model scores the unscaled features."""
-    target, weight, keep = risk_weights(y, cross_weight, drop)
+    """Weighted logistic regression of one risk (classes weighted as `clf_cfg.class_weight` says).
+    With `nb_scale` = b > 0 every feature column is multiplied by |NB log-count ratio|^b before
+    fitting (NB-LR); the scaling is folded into `coef_` afterwards, so the returned model scores
+    the unscaled features."""
+    target, weight, keep = risk_weights(y, cross_weight, drop, clf_cfg.class_weight == "balanced")
     if row_scale is not None:
         weight = weight * row_scale
-    clf = LogisticRegression(C=per_risk(clf_cfg.get("C"), risk, 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
-                             solver=clf_cfg.get("solver", "liblinear"), random_state=seed)
-    beta = per_risk(clf_cfg.get("nb_scale"), risk, 0.0)
+    clf = LogisticRegression(C=float(risk_value(clf_cfg, "C", risk)), max_iter=clf_cfg.max_iter,
+                             solver=clf_cfg.solver, random_state=seed)
+    beta = float(risk_value(clf_cfg, "nb_scale", risk))
     if beta <= 0:
         return clf.fit(X[keep], target, sample_weight=weight[keep])
     d = np.abs(nb_ratio(X, y if drop is None else np.where(drop, np.nan, y))) ** beta
@@ -116,53 +90,40 @@ def by_source(y: np.ndarray, p: np.ndarray, src: np.ndarray, thresholds: dict, l
     return out
 
 
-def per_risk_value(value, risk: str, default):
-    """A setting given once or per risk, not converted."""
-    return value.get(risk, default) if isinstance(value, dict) else (default if value is None else value)
-
-
-def risk_sources(value, risk: str) -> list[str] | None:
-    """Sources named once (a list) or per risk ({rumor = [...]}); None = every source."""
-    return list(per_risk_value(value, risk, None) or []) or None
-
-
-def per_risk(value, risk: str, default: float) -> float:
-    """A hyperparameter given once or per risk ({rumor = 32.0, ...})."""
-    return float(value.get(risk, default) if isinstance(value, dict) else (default if value is None else value))
-
-
-def fit_gate(X, y: np.ndarray, clf_cfg: dict, seed: int, saturation: float,
+def fit_gate(X, y: np.ndarray, clf_cfg: Classifier, seed: int, saturation: float,
              own: np.ndarray | None = None) -> tuple[np.ndarray, float, float]:
     """Domain gate for one risk: rows of its own kind (1; default: the rows annotating it) against
-    every other row (0), balanced."""
+    every other row (0), classes weighted as `clf_cfg.class_weight` says."""
     own = (~np.isnan(y) if own is None else own).astype(int)
-    clf = LogisticRegression(C=per_risk(clf_cfg.get("gate_C"), "", 4.0), max_iter=int(clf_cfg.get("max_iter", 2000)),
-                             solver=clf_cfg.get("solver", "liblinear"), class_weight="balanced", random_state=seed)
+    clf = LogisticRegression(C=clf_cfg.gate_C, max_iter=clf_cfg.max_iter, solver=clf_cfg.solver,
+                             class_weight="balanced" if clf_cfg.class_weight == "balanced" else None,
+                             random_state=seed)
     clf.fit(X, own)
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0]), float(saturation)
 
 
-def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int) -> dict:
+def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: FastRecipe | dict, seed: int) -> dict:
     """Classifier, optional gate, calibrator, threshold and metrics of one risk. The calibrator is
     fitted on the dev rows of `calibration.sources` and the threshold chosen on the dev rows of
     `thresholds.sources` (default: every source annotating the risk), so both can be set on the
     data the model will meet (the team's real comments) rather than on benchmark dev sets."""
-    data, clf_cfg = recipe["data"], recipe.get("classifier", {})
+    recipe = as_recipe(recipe)
+    data, clf_cfg = recipe.data, recipe.classifier
     y = splits["train"].y[:, j]
     if np.isnan(y).all():
-        raise ValueError(f"no training source annotates risk {risk!r}; sources: {data['sources']}")
+        raise ValueError(f"no training source annotates risk {risk!r}; sources: {data.sources}")
     src_train = splits["train"].source
-    weights = {src: per_risk(w, risk, 1.0) for src, w in data.get("source_weight", {}).items()}
-    scale = np.array([weights.get(src, 1.0) for src in src_train])
-    dropped = [s for s, risks in data.get("mask", {}).items() if risk in risks]
+    weights = {src: float(per_risk(w, risk, SOURCE_WEIGHT)) for src, w in data.source_weight.items()}
+    scale = np.array([weights.get(src, SOURCE_WEIGHT) for src in src_train])
+    dropped = [s for s, risks in data.mask.items() if risk in risks]
     drop = np.isin(src_train, dropped) if dropped else np.zeros(len(y), bool)
-    cross = per_risk(data.get("cross_negative_weight"), risk, 0.0)
+    cross = float(risk_value(data, "cross_negative_weight", risk))
     clf = fit_risk(X["train"], y, clf_cfg, cross, seed, risk, scale, drop)
-    gate_src = risk_sources(data.get("gate_sources"), risk)
-    gate = (fit_gate(X["train"], y, clf_cfg, seed, float(data.get("gate_saturation", 1.0)),
+    gate_src = risk_sources(data.gate_sources, risk)
+    gate = (fit_gate(X["train"], y, clf_cfg, seed, data.gate_saturation,
                      np.isin(src_train, gate_src) if gate_src else None)
-            if risk in data.get("domain_gate", []) else None)
-    content = recipe.get("content_gate", True)
+            if risk in data.domain_gate else None)
+    content = recipe.content_gate
 
     def proba(split: str, cal, sources: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         sp_ = splits[split]
@@ -179,19 +140,19 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
             p = p * content_mask([t for t, k in zip(sp_.texts, m) if k], [risk])[:, 0]
         return p, sp_.y[m, j], sp_.source[m]
 
-    cal_cfg, thr_cfg = recipe.get("calibration", {}), recipe.get("thresholds", {})
-    z_cal, y_cal, _ = proba("dev", None, risk_sources(cal_cfg.get("sources"), risk))
-    cal = fit_calibrator(z_cal, y_cal, cal_cfg.get("method", "sigmoid"))
-    p_thr, y_thr, _ = proba("dev", cal, risk_sources(thr_cfg.get("sources"), risk))
-    rule = str(per_risk_value(thr_cfg.get("rule"), risk, "f1"))
-    budget = per_risk_value(thr_cfg.get("max_false_flags"), risk, None)
+    cal_cfg, thr_cfg = recipe.calibration, recipe.thresholds
+    z_cal, y_cal, _ = proba("dev", None, risk_sources(cal_cfg.sources, risk))
+    cal = fit_calibrator(z_cal, y_cal, cal_cfg.method)
+    p_thr, y_thr, _ = proba("dev", cal, risk_sources(thr_cfg.sources, risk))
+    rule = str(risk_value(thr_cfg, "rule", risk))
+    budget = per_risk(thr_cfg.max_false_flags, risk, None)
     if rule == "budget" and budget is None:
         raise ValueError(f"thresholds.rule of {risk!r} is 'budget' but thresholds.max_false_flags names no budget for it")
     # "budget": the review budget alone sets the threshold (a risk too rare on real posts, and
     # whose dev rows elsewhere are generated text, for a precision or F1 rule to mean anything)
     thr = 0.0 if rule == "budget" else choose_threshold(y_thr, p_thr, rule)
     if budget is not None:  # a review budget on the crawl-like rows: raise the threshold until it holds
-        p_b, y_b, _ = proba("dev", cal, risk_sources(thr_cfg.get("budget_sources"), risk))
+        p_b, y_b, _ = proba("dev", cal, risk_sources(thr_cfg.budget_sources, risk))
         thr = max(thr, threshold_for_false_flags(y_b, p_b, float(budget)))
     p_dev, y_dev, src_dev = proba("dev", cal)
     p_test, y_test, src = proba("test", cal)
@@ -201,33 +162,33 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: dict, seed: int
             "test": binary_metrics(y_test, p_test, thr)}
 
 
-def featurize(recipe: dict, splits: dict[str, Split]):
+def featurize(recipe: FastRecipe | dict, splits: dict[str, Split]):
     """The recipe's featurizer fitted on the train texts, the feature rows of every split, and the
     lexicon files its features read."""
-    userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
-    fcfg = FeaturizerConfig.from_dict(recipe.get("featurizer", {}))
-    lexicons = {kind: Path(recipe.get(kind, {}).get("path", RESOURCES / LEXICONS[kind][0]))
-                for kind in LEXICONS if kind in fcfg.extra}
+    recipe = as_recipe(recipe)
+    userdict = Path(recipe.segmentation.userdict or DEFAULT_USERDICT)
+    fcfg = recipe.featurizer
+    tables = {"lexicon": recipe.lexicon, "harassment_lexicon": recipe.harassment_lexicon}
+    lexicons = {kind: Path(tables[kind].path or RESOURCES / LEXICONS[kind][0]) for kind in LEXICONS if kind in fcfg.extra}
     feat = Featurizer(fcfg, Segmenter(userdict if userdict.is_file() else None), extra=extra_features(fcfg, lexicons))
     feat.fit(splits["train"].texts)
     return feat, {k: feat.transform(s.texts) for k, s in splits.items()}, lexicons
 
 
-def load_splits(recipe: dict, labels: list[str], root=None) -> dict[str, Split]:
-    data = recipe["data"]
-    evasion = bool(recipe.get("cleaning", {}).get("evasion", True))
-    seed = int(recipe["model"].get("seed", 13))
-    return {k: load_split(data["sources"], data[f"{k}_split"], labels, evasion, root, data.get("limit"), seed)
-            for k in ("train", "dev", "test")}
+def load_splits(recipe: FastRecipe | dict, labels: list[str], root=None) -> dict[str, Split]:
+    recipe = as_recipe(recipe)
+    d = recipe.data
+    return {k: load_split(d.sources, split, labels, root, evasion=recipe.cleaning.evasion, limits=d.limit,
+                          seed=recipe.model.seed) for k, split in d.named_splits().items()}
 
 
-def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict[str, Split] | None = None,
+def train_fast(recipe: FastRecipe | dict, out: str | Path, root=None, log=print, splits: dict[str, Split] | None = None,
                extra_config: dict | None = None) -> Detector:
     """Train from the recipe's sources, or from ready-made `splits` (train/dev/test of cleaned
     texts, e.g. with reviewed samples added); `extra_config` is merged into config.json."""
     t0 = time.time()
-    labels = list(recipe.get("model", {}).get("labels", RISKS))
-    seed = int(recipe["model"].get("seed", 13))
+    recipe = as_recipe(recipe)
+    labels, seed = list(recipe.model.labels), recipe.model.seed
     if splits is None:
         splits = load_splits(recipe, labels, root)
     log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
@@ -246,22 +207,21 @@ def train_fast(recipe: dict, out: str | Path, root=None, log=print, splits: dict
     metrics["dev_by_source"] = {r: parts[r]["dev_by_source"] for r in labels}
     config = model_config(recipe, labels, root, time.time() - t0) | (extra_config or {})
     det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, config)
-    if "subtypes" in recipe:  # each flagged risk's subtypes, on the same features (training/trainers/subtypes.py)
-        det.subtype_head = train_subtypes(recipe["subtypes"], feat, root, seed,
-                                          bool(recipe.get("cleaning", {}).get("evasion", True)), log)
+    if recipe.subtypes is not None:  # each flagged risk's subtypes, on the same features (training/trainers/subtypes.py)
+        det.subtype_head = train_subtypes(recipe.subtypes, feat, root, seed, recipe.cleaning.evasion, log)
     det.save_pretrained(out, metrics=metrics)
     write_model_card(Path(out), det, metrics)
     return det
 
 
-def model_config(recipe: dict, labels: list[str], root, seconds: float) -> dict:
-    m = recipe.get("model", {})
+def model_config(recipe: Recipe, labels: list[str], root, seconds: float) -> dict:
+    """What config.json says of how the model was made: the resolved recipe (every default filled
+    in), the data's sha256 and the library versions."""
     specs = load_specs()
-    data_sha = {s: source_sha256(s, root, specs) for s in recipe["data"]["sources"]}
-    return {"name": m.get("name", "default"), "version": str(m.get("version", "1")), "labels": labels,
-            "recipe": recipe, "data_sha256": data_sha, "library_versions": library_versions(),
-            "cleaning": {"evasion": bool(recipe.get("cleaning", {}).get("evasion", True))},
-            "content_gate": bool(recipe.get("content_gate", True)),
+    data_sha = {s: source_sha256(s, root, specs) for s in recipe.data.sources}
+    return {"name": recipe.model.name, "version": recipe.model.version, "labels": labels,
+            "recipe": recipe.to_dict(), "data_sha256": data_sha, "library_versions": library_versions(),
+            "cleaning": {"evasion": recipe.cleaning.evasion}, "content_gate": recipe.content_gate,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "train_seconds": round(seconds, 1)}
 
 

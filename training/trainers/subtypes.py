@@ -18,7 +18,7 @@ Every hyperparameter comes from the recipe's [subtypes] table (SubtypeConfig).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,38 +28,11 @@ from sklearn.linear_model import LogisticRegression
 from detector.text.cleaning import clean
 from detector.model.subtypes import SUBTYPES, RiskHead, SubtypeHead, load_intents
 from training.data.sources import PROJECT, load_source, load_specs, read_jsonl, read_labels_tsv
+from training.recipe import Model, SubtypeConfig
+from training.typed import to_dict
 
 PAID_CATEGORIES = {"deletion": "paid_deletion", "engagement_selling": "fake_engagement", "contact_lure": "lure_ad",
                    "recruit": "recruitment", "extortion": "extortion"}
-
-
-@dataclass
-class SubtypeConfig:
-    # source -> {role: that source's split}; roles: train, dev, eval (eval: benchmarks/subtypes.py only)
-    splits: dict = field(default_factory=lambda: {"real": {"train": "train", "dev": "dev", "eval": "eval"},
-                                                  "paid_team": {"train": "train", "dev": "dev", "eval": "test"}})
-    C: float = 4.0
-    class_weight: str = "balanced"  # or "none"
-    max_iter: int = 2000
-    solver: str = "liblinear"
-    lexicon_weight: float = 1.0     # scale of the intent scores beside the TF-IDF features
-    min_positives: int = 5          # fewer training rows: the subtype is scored by its intents alone
-    min_dev_positives: int = 10     # fewer dev rows: the threshold is default_threshold
-    # thresholds are set on the dev rows of these sources only (the paid set's dev rows are
-    # template text, where nearly any threshold separates the subtypes)
-    threshold_sources: list = field(default_factory=lambda: ["real"])
-    default_threshold: float = 0.9  # also: a secondary subtype shows only from this score
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "SubtypeConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"[subtypes]: unknown settings {unknown}; known: {', '.join(sorted(known))}")
-        cfg = cls(**d)
-        if cfg.class_weight not in ("balanced", "none"):
-            raise ValueError(f"[subtypes].class_weight must be 'balanced' or 'none', not {cfg.class_weight!r}")
-        return cfg
 
 
 @dataclass
@@ -158,10 +131,10 @@ def set_thresholds(head: SubtypeHead, risk: str, Xdev, texts: list[str], ydev: n
     return how
 
 
-def train_subtypes(recipe_table: dict, featurizer, root=None, seed: int = 13, evasion: bool = True,
+def train_subtypes(cfg: SubtypeConfig | dict, featurizer, root=None, seed: int = Model.seed, evasion: bool = True,
                    log=print) -> SubtypeHead:
     """The subtype head for the recipe's [subtypes] table, on the fitted `featurizer`'s features."""
-    cfg = SubtypeConfig.from_dict(recipe_table)
+    cfg = cfg if isinstance(cfg, SubtypeConfig) else SubtypeConfig.from_dict(cfg)
     intents = load_intents()
     tr, dev = load_rows(cfg, "train", root, evasion), load_rows(cfg, "dev", root, evasion)
     heads, counts = {}, {}
@@ -172,7 +145,7 @@ def train_subtypes(recipe_table: dict, featurizer, root=None, seed: int = 13, ev
         counts[risk] = {s: {"train": int(tr.risk_y[risk][:, j].sum()), "dev": int(dev.risk_y[risk][:, j].sum())}
                         for j, s in enumerate(subs)}
     head = SubtypeHead(heads, featurizer.config.n_features, cfg.lexicon_weight,
-                       info={"config": recipe_table, "counts": counts, "paid_categories": PAID_CATEGORIES})
+                       info={"config": to_dict(cfg), "counts": counts, "paid_categories": PAID_CATEGORIES})
     head.info["thresholds"] = {}
     for risk in SUBTYPES:
         keep = [n for n, i in enumerate(dev.risk_rows[risk]) if dev.sources[i] in cfg.threshold_sources]
@@ -184,7 +157,7 @@ def train_subtypes(recipe_table: dict, featurizer, root=None, seed: int = 13, ev
     return head
 
 
-def attach_to_folder(model_dir: str | Path, recipe_table: dict, out: str | Path | None = None, root=None,
+def attach_to_folder(model_dir: str | Path, recipe_table: SubtypeConfig | dict, out: str | Path | None = None, root=None,
                      log=print) -> Path:
     """Train a subtype head on the features of an existing fast model folder and save it into
     `out` (a copy of the folder; default: the folder itself)."""
@@ -197,7 +170,7 @@ def attach_to_folder(model_dir: str | Path, recipe_table: dict, out: str | Path 
     dest = Path(out) if out else src
     if dest.resolve() != src.resolve():
         shutil.copytree(src, dest, dirs_exist_ok=True)
-    seed = int(det.config.get("recipe", {}).get("model", {}).get("seed", 13))
+    seed = int(det.config.get("recipe", {}).get("model", {}).get("seed", Model.seed))
     head = train_subtypes(recipe_table, det.scorer.featurizer, root, seed, det.evasion, log)
     head.save(dest)
     return dest

@@ -4,7 +4,6 @@ weighted cross-source negatives), sources balanced by sampling, early stopping o
 then calibration and thresholds on dev, test metrics, and a self-describing model folder."""
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
@@ -15,32 +14,20 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertModel, get_linear_schedule_with_warmup
 
-from detector.model.calibration import sigmoid
+from detector.scorers.calibration import sigmoid
 from detector.model.core import Detector
-from detector.risks import RISKS
-from detector.scorers.transformer import (MultiLabelEncoder, TransformerScorer, batch_logits, load_encoder,
-                                          pad_batch, resolve_device, set_cpu_threads)
+from detector.scorers.compute import resolve_device, set_torch_threads
+from detector.scorers.padding import pad_batch
+from detector.scorers.transformer import MultiLabelEncoder, TransformerScorer, batch_logits, load_encoder, tensors
 from detector.text.segment import DEFAULT_USERDICT, Segmenter
-from training.trainers.calibrate import fit_calibrator
-from training.trainers.fast import Split, model_config, source_metrics, write_model_card
+from training.data.splits import Split, load_split
+from training.data.transformer_batches import (build_char_tokenizer, epoch_indices, length_grouped_batches,
+                                               loss_targets, source_weights)
 from training.evaluation.metrics import binary_metrics, choose_threshold
-from training.data.transformer_batches import (build_char_tokenizer, epoch_indices, length_grouped_batches, load_rows,
-                                       loss_targets, source_weights)
-
-# Every knob of a transformer recipe, with its default (see configs/transformer.toml).
-DEFAULTS: dict[str, dict] = {
-    "model": {"name": "transformer", "version": "1", "seed": 13, "base": "random:tiny", "pooling": "mean",
-              "dropout": 0.1, "num_layers": 0, "freeze_embeddings": False, "vocab_size": 8000},
-    "data": {"train_split": "train", "dev_split": "dev", "test_split": "test", "balance": "uniform",
-             "cross_negative_weight": 0.0},
-    "train": {"max_length": 128, "batch_size": 32, "eval_batch_size": 64, "lr": 5e-5, "epochs": 1,
-              "max_steps": 0, "warmup_ratio": 0.06, "weight_decay": 0.01, "max_grad_norm": 1.0,
-              "subset": 0, "dev_subset": 0, "test_subset": 0, "eval_every": 0, "patience": 0,
-              "group_by_length": 50, "log_every": 50, "device": "auto", "bf16": True},
-    "calibration": {"method": "sigmoid"},
-    "thresholds": {"rule": "f1"},
-    "cleaning": {"evasion": True},
-}
+from training.recipe import TransformerModel, TransformerRecipe, as_recipe
+from training.trainers.calibrate import fit_calibrator
+from training.trainers.fast import model_config, source_metrics, write_model_card
+from training.typed import build
 
 # `model.base = "random:NAME"`: a randomly initialised BERT with a char vocabulary built from
 # the training texts (vocab_size here is a minimum: the embedding table is at least this big).
@@ -49,15 +36,6 @@ RANDOM_PRESETS: dict[str, dict] = {
     "e5-small": {"hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 12,
                  "intermediate_size": 1536, "vocab_size": 20000},
 }
-
-
-def resolve_recipe(recipe: dict) -> dict:
-    """The recipe with every default filled in (recorded in the model's config.json)."""
-    out = copy.deepcopy(recipe)
-    for section, defaults in DEFAULTS.items():
-        out[section] = {**defaults, **out.get(section, {})}
-    out["model"]["type"] = "transformer"
-    return out
 
 
 def masked_bce(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -72,10 +50,13 @@ def masked_bce(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | 
     return (loss * weight).sum() / weight.sum().clamp(min=1e-8)
 
 
-def build_encoder(model_cfg: dict, texts: list[str], max_length: int):
+def build_encoder(model_cfg: TransformerModel | dict, texts: list[str], max_length: int):
     """(encoder, tokenizer): a local folder (optionally cut to its first `num_layers` layers)
-    or `random:PRESET` (char tokenizer from `texts`, random BERT)."""
-    base, layers = str(model_cfg["base"]), int(model_cfg.get("num_layers") or 0)
+    or `random:PRESET` (char tokenizer from `texts`, random BERT). `model_cfg`: the recipe's
+    [model] table (a dict: the keys it gives, the rest their defaults)."""
+    if isinstance(model_cfg, dict):
+        model_cfg = build(TransformerModel, {"type": "transformer", **model_cfg}, "model")
+    base, layers = model_cfg.base, model_cfg.num_layers
     if not base.startswith("random:"):
         folder = Path(base)
         return load_encoder(folder, **({"num_hidden_layers": layers} if layers else {}))
@@ -83,7 +64,7 @@ def build_encoder(model_cfg: dict, texts: list[str], max_length: int):
     if name not in RANDOM_PRESETS:
         raise ValueError(f"model.base {base!r}: unknown random preset; known: {', '.join(RANDOM_PRESETS)}")
     preset = dict(RANDOM_PRESETS[name])
-    tokenizer = build_char_tokenizer(texts, int(model_cfg.get("vocab_size", 8000)), max(512, max_length))
+    tokenizer = build_char_tokenizer(texts, model_cfg.vocab_size, max(512, max_length))
     vocab = max(len(tokenizer), int(preset.pop("vocab_size", 0)))
     if layers:
         preset["num_hidden_layers"] = layers
@@ -145,45 +126,45 @@ class Trainer:
     """The training loop: weighted sampling of sources, masked loss, periodic dev evaluation,
     early stopping, best trainable weights kept in memory and restored at the end."""
 
-    def __init__(self, model: MultiLabelEncoder, pad_id: int, recipe: dict, device: str, log=print):
+    def __init__(self, model: MultiLabelEncoder, pad_id: int, recipe: TransformerRecipe, device: str, log=print):
         self.model, self.pad_id, self.log, self.device = model, pad_id, log, device
-        self.tcfg, self.dcfg = recipe["train"], recipe["data"]
-        self.rng = np.random.default_rng(int(recipe["model"]["seed"]))
-        self.bf16 = device.startswith("cuda") and bool(self.tcfg["bf16"])
+        self.tcfg, self.dcfg = recipe.train, recipe.data
+        self.rng = np.random.default_rng(recipe.model.seed)
+        self.bf16 = device.startswith("cuda") and self.tcfg.bf16
         self.best = (-math.inf, None, None, 0)  # score, weights, dev logits, step
         self.step, self.bad_evals, self.history = 0, 0, []
         self.dev_logits: np.ndarray | None = None
 
     def plan(self, n: int) -> tuple[int, int]:
         """(steps per epoch, total steps)."""
-        per_epoch = math.ceil(n / int(self.tcfg["batch_size"]))
-        total = per_epoch * int(self.tcfg["epochs"])
-        if int(self.tcfg["max_steps"] or 0) > 0:
-            total = min(total, int(self.tcfg["max_steps"]))
+        per_epoch = math.ceil(n / self.tcfg.batch_size)
+        total = per_epoch * self.tcfg.epochs
+        if self.tcfg.max_steps > 0:
+            total = min(total, self.tcfg.max_steps)
         return per_epoch, max(total, 1)
 
     def fit(self, train: Encoded, dev: Encoded) -> dict:
         t = self.tcfg
         if not train.ids or not dev.ids:
             raise ValueError("transformer training needs train and dev rows; check data.sources and the splits")
-        probs = source_weights(train.sources, self.dcfg["balance"])
-        targets, weights = loss_targets(train.y, float(self.dcfg["cross_negative_weight"]), probs)
+        probs = source_weights(train.sources, self.dcfg.balance)
+        targets, weights = loss_targets(train.y, self.dcfg.cross_negative_weight, probs)
         _, total = self.plan(len(train.ids))
-        opt = make_optimizer(self.model, float(t["lr"]), float(t["weight_decay"]))
-        sched = get_linear_schedule_with_warmup(opt, int(float(t["warmup_ratio"]) * total), total)
+        opt = make_optimizer(self.model, t.lr, t.weight_decay)
+        sched = get_linear_schedule_with_warmup(opt, int(t.warmup_ratio * total), total)
         t0, lengths, stop = time.time(), train.lengths, False
         while not stop:
-            order = epoch_indices(probs, self.dcfg["balance"], self.rng)
-            for b in length_grouped_batches(order, lengths, int(t["batch_size"]), self.rng, int(t["group_by_length"])):
+            order = epoch_indices(probs, self.dcfg.balance, self.rng)
+            for b in length_grouped_batches(order, lengths, t.batch_size, self.rng, t.group_by_length):
                 loss = self.train_step(train, targets, weights, b, opt, sched)
                 self.step += 1
-                if self.step % int(t["log_every"]) == 0 or self.step == total:
+                if self.step % t.log_every == 0 or self.step == total:
                     self.log(f"step {self.step}/{total} loss {loss:.4f} ({self.step / (time.time() - t0):.2f} steps/s)")
-                evaluate = int(t["eval_every"]) > 0 and self.step % int(t["eval_every"]) == 0
+                evaluate = t.eval_every > 0 and self.step % t.eval_every == 0
                 if (evaluate and self.evaluate(dev)) or self.step >= total:
                     stop = True
                     break
-            if not stop and int(t["eval_every"]) <= 0 and self.evaluate(dev):
+            if not stop and t.eval_every <= 0 and self.evaluate(dev):
                 stop = True
         if not self.history or self.history[-1]["step"] != self.step:
             self.evaluate(dev)
@@ -191,14 +172,14 @@ class Trainer:
 
     def train_step(self, train: Encoded, targets, weights, idx: np.ndarray, opt, sched) -> float:
         self.model.train()
-        input_ids, mask = pad_batch([train.ids[i] for i in idx], self.pad_id)
+        input_ids, mask = tensors(pad_batch([train.ids[i] for i in idx], self.pad_id))
         y = torch.from_numpy(targets[idx]).to(self.device)
         w = torch.from_numpy(weights[idx]).to(self.device)
         with torch.autocast("cuda" if self.bf16 else "cpu", dtype=torch.bfloat16, enabled=self.bf16):
             logits = self.model(input_ids.to(self.device), mask.to(self.device))
         loss = masked_bce(logits.float(), y, w)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.tcfg["max_grad_norm"]))
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.max_grad_norm)
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
@@ -207,7 +188,7 @@ class Trainer:
     def evaluate(self, dev: Encoded) -> bool:
         """Score dev; keep the weights if best. True when early stopping says stop."""
         self.model.eval()
-        z = batch_logits(self.model, dev.ids, self.pad_id, int(self.tcfg["eval_batch_size"]), self.device)
+        z = batch_logits(self.model, dev.ids, self.pad_id, self.tcfg.eval_batch_size, self.device)
         score = dev_score(z, dev.y)
         self.history.append({"step": self.step, "dev_macro_f1": round(score, 4)})
         self.log(f"step {self.step}: dev macro-F1 (mean over risks) {score:.4f}")
@@ -216,7 +197,7 @@ class Trainer:
             self.best, self.bad_evals = (score, weights, z, self.step), 0
             return False
         self.bad_evals += 1
-        return int(self.tcfg["patience"]) > 0 and self.bad_evals >= int(self.tcfg["patience"])
+        return self.tcfg.patience > 0 and self.bad_evals >= self.tcfg.patience
 
     def restore(self, seconds: float) -> dict:
         score, weights, z, step = self.best
@@ -229,16 +210,16 @@ class Trainer:
 
 
 def calibrate_and_measure(labels: list[str], z_dev: np.ndarray, dev: Encoded, z_test: np.ndarray,
-                          test: Encoded, recipe: dict, log=print):
+                          test: Encoded, recipe: TransformerRecipe, log=print):
     """Per risk: calibrator and threshold on dev, metrics on dev and test."""
     cals, thresholds, metrics = [], {}, {"dev": {}, "test": {}}
     for j, risk in enumerate(labels):
         dm, tm = ~np.isnan(dev.y[:, j]), ~np.isnan(test.y[:, j])
         if not dm.any():
             raise ValueError(f"no dev rows annotate risk {risk!r}")
-        cal = fit_calibrator(z_dev[dm, j], dev.y[dm, j], recipe["calibration"]["method"])
+        cal = fit_calibrator(z_dev[dm, j], dev.y[dm, j], recipe.calibration.method)
         p_dev = cal(z_dev[dm, j])
-        thr = choose_threshold(dev.y[dm, j], p_dev, recipe["thresholds"]["rule"])
+        thr = choose_threshold(dev.y[dm, j], p_dev, recipe.thresholds.rule)
         cals.append(cal)
         thresholds[risk] = thr
         metrics["dev"][risk] = binary_metrics(dev.y[dm, j], p_dev, thr)
@@ -251,43 +232,42 @@ def calibrate_and_measure(labels: list[str], z_dev: np.ndarray, dev: Encoded, z_
     return cals, thresholds, metrics
 
 
-def load_splits(recipe: dict, labels: list[str], root, log=print) -> dict[str, Split]:
-    d, t, seed = recipe["data"], recipe["train"], int(recipe["model"]["seed"])
-    evasion = bool(recipe["cleaning"]["evasion"])
-    caps = {"train": t["subset"], "dev": t["dev_subset"], "test": t["test_subset"]}
-    splits = {k: load_rows(d["sources"], d[f"{k}_split"], labels, evasion, root, int(caps[k] or 0), seed)
-              for k in ("train", "dev", "test")}
+def load_splits(recipe: TransformerRecipe, labels: list[str], root, log=print) -> dict[str, Split]:
+    d, t = recipe.data, recipe.train
+    caps = {"train": t.subset, "dev": t.dev_subset, "test": t.test_subset}
+    splits = {k: load_split(d.sources, name, labels, root, evasion=recipe.cleaning.evasion, subset=caps[k],
+                            seed=recipe.model.seed) for k, name in d.named_splits().items()}
     for k, s in splits.items():
-        per_source = {src: int((s.source == src).sum()) for src in d["sources"]}
+        per_source = {src: int((s.source == src).sum()) for src in d.sources}
         log(f"{k}: {len(s.texts)} rows {per_source}")
     return splits
 
 
-def train_transformer(recipe: dict, out: str | Path, log=print, root=None) -> Detector:
+def train_transformer(recipe: TransformerRecipe | dict, out: str | Path, log=print, root=None) -> Detector:
     t0 = time.time()
-    recipe = resolve_recipe(recipe)
-    m, t = recipe["model"], recipe["train"]
-    labels = list(m.get("labels", RISKS))
-    device = resolve_device("cuda" if t["device"] == "auto" else str(t["device"]))
+    recipe = as_recipe(recipe)
+    m, t = recipe.model, recipe.train
+    labels = list(m.labels)
+    device = resolve_device(t.device)
     if device == "cpu":
-        set_cpu_threads()
-    torch.manual_seed(int(m["seed"]))
+        set_torch_threads()
+    torch.manual_seed(m.seed)
     splits = load_splits(recipe, labels, root, log)
-    encoder, tokenizer = build_encoder(m, splits["train"].texts, int(t["max_length"]))
-    if m["freeze_embeddings"]:
+    encoder, tokenizer = build_encoder(m, splits["train"].texts, t.max_length)
+    if m.freeze_embeddings:
         log(f"froze {freeze_embeddings(encoder):,} embedding parameters")
-    model = MultiLabelEncoder(encoder, len(labels), m["pooling"], float(m["dropout"])).to(device)
-    enc = {k: encode(s, tokenizer, int(t["max_length"])) for k, s in splits.items()}
+    model = MultiLabelEncoder(encoder, len(labels), m.pooling, m.dropout).to(device)
+    enc = {k: encode(s, tokenizer, t.max_length) for k, s in splits.items()}
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     trainer = Trainer(model, pad_id, recipe, device, log)
     summary = trainer.fit(enc["train"], enc["dev"])
     t_eval = time.time()
-    z_test = batch_logits(model, enc["test"].ids, pad_id, int(t["eval_batch_size"]), device)
+    z_test = batch_logits(model, enc["test"].ids, pad_id, t.eval_batch_size, device)
     summary["test_eval_seconds"] = round(time.time() - t_eval, 1)
     cals, thresholds, metrics = calibrate_and_measure(labels, trainer.dev_logits, enc["dev"], z_test,
                                                       enc["test"], recipe, log)
-    userdict = Path(recipe.get("segmentation", {}).get("userdict", DEFAULT_USERDICT))
-    scorer = TransformerScorer(labels, model, tokenizer, cals, int(t["max_length"]), int(t["eval_batch_size"]),
+    userdict = Path(recipe.segmentation.userdict or DEFAULT_USERDICT)
+    scorer = TransformerScorer(labels, model, tokenizer, cals, t.max_length, t.eval_batch_size,
                                Segmenter(userdict if userdict.is_file() else None), device)
     config = model_config(recipe, labels, root, time.time() - t0)
     config["training"] = summary

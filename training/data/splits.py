@@ -1,0 +1,45 @@
+"""One split of several sources as the trainers read it: texts (cleaned, or as written), a label
+matrix with NaN = not annotated, and the source of every row."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.text.cleaning import clean
+from training.data.sources import load_source, load_specs
+
+
+@dataclass
+class Split:
+    """Texts of one split, and a (n, n_labels) label matrix with NaN = not annotated."""
+    texts: list[str]
+    y: np.ndarray
+    source: np.ndarray
+
+
+def load_split(sources: list[str], split: str, labels: list[str], root=None, *, evasion: bool | None = True,
+               limits: dict[str, int] | None = None, subset: int = 0, seed: int = 0) -> Split:
+    """Split `split` of every source, in the order given. A source without this split contributes
+    nothing (the team's real comments have no "test" split: their eval is reported apart).
+
+    - `evasion`: the texts cleaned with or without undoing evasions; None keeps them as written
+      (for models that clean them themselves).
+    - `limits`: {source: n} keeps a random sample of n rows of that source, drawn over the whole
+      split with `seed` (training/data/sources.py `load_source`).
+    - `subset` > 0: at most that many rows per source, drawn with one generator seeded `seed` for
+      all sources in turn (before cleaning, to save time)."""
+    specs, rng = load_specs(), np.random.default_rng(seed)
+    texts, ys, srcs = [], [], []
+    for name in sources:
+        if name in specs and split not in specs[name].split_names():
+            continue
+        ds = load_source(name, split, root=root, specs=specs, labels=tuple(labels),
+                         limit=int((limits or {}).get(name, 0)), seed=seed)
+        if subset and len(ds) > subset:
+            ds = ds.select(np.sort(rng.choice(len(ds), int(subset), replace=False)))
+        texts.extend(ds["text"] if evasion is None else (clean(t, evasion=evasion).text for t in ds["text"]))
+        y = np.array([[np.nan if v is None else v for v in ds[r]] for r in labels], float)
+        ys.append(y.T.reshape(len(ds), len(labels)))
+        srcs.extend([name] * len(ds))
+    return Split(texts, np.concatenate(ys) if ys else np.zeros((0, len(labels))), np.array(srcs))
