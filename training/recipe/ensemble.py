@@ -1,0 +1,64 @@
+"""The ensemble's recipe (configs/ensemble.toml) and the retrain settings (configs/retrain.toml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from training.recipe.common import Model, PerRisk, Recipe, Thresholds
+
+
+@dataclass(kw_only=True)
+class Ensemble:
+    members: list[str]
+    weights: str | list[float] = "tune"   # one per member, or "tune" (a grid over the simplex on dev)
+    grid_step: float = 0.1
+    per_risk: bool = False
+
+
+@dataclass(kw_only=True)
+class EnsembleData:
+    sources: list[str]
+    dev_split: str = "dev"
+    test_split: str = "test"
+    dev_subset: int = 0
+    test_subset: int = 0
+
+
+@dataclass(kw_only=True)
+class EnsembleRecipe(Recipe):
+    model: Model
+    ensemble: Ensemble
+    data: EnsembleData
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+# -- retrain (configs/retrain.toml) ---------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class Reviewed:
+    heldout_share: float = 0.2          # share of reviewed items held out (by a hash of the post id)
+    salt: str = "jingwang-heldout-v1"
+    repeat: int = 1                     # each reviewed training row counts this many times
+
+
+@dataclass(kw_only=True)
+class Promotion:
+    min_n: int = 30                     # smaller sets (or one class only) are reported, do not decide
+    tolerance: PerRisk = 0.01           # fixed sets: challenger macro-F1 >= current - tolerance
+    false_flags_tolerance: float = 5.0  # real comments: false flags per 1,000 may rise by this much
+    precision_tolerance: float = 0.02   # held-out reviews: flag precision may fall by this much
+    min_flags: int = 10
+    rejected_share: float = 0.5         # the crawl: risks whose flags reviewers mostly rejected ...
+    min_rejected_flags: int = 5
+    flag_rate_tolerance: float = 0.002  # ... may not be flagged on a larger share of it than this
+
+
+@dataclass(kw_only=True)
+class RetrainConfig:
+    reviewed: Reviewed = field(default_factory=Reviewed)
+    promotion: Promotion = field(default_factory=Promotion)
+
+    def __post_init__(self):
+        if not 0.0 <= self.reviewed.heldout_share < 1.0:
+            raise ValueError(f"reviewed.heldout_share must be in [0, 1), not {self.reviewed.heldout_share}")
+
+

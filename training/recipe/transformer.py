@@ -1,0 +1,64 @@
+"""The transformer's recipe (configs/transformer*.toml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from training.recipe.common import BALANCE_MODES, Calibration, Model, Recipe, Segmentation, Thresholds
+
+
+@dataclass(kw_only=True)
+class TransformerModel(Model):
+    name: str = "transformer"
+    base: str = "random:tiny"   # a local HF folder, or random:PRESET (training/trainers/transformer.py)
+    pooling: str = field(default="mean", metadata={"choices": ("mean", "cls")})
+    dropout: float = 0.1
+    num_layers: int = 0         # 0 = every encoder layer
+    freeze_embeddings: bool = False
+    vocab_size: int = 8000      # random:PRESET only: at most this many characters
+
+
+@dataclass(kw_only=True)
+class TransformerData:
+    sources: list[str]
+    train_split: str = "train"
+    dev_split: str = "dev"
+    test_split: str = "test"
+    balance: str = field(default="uniform", metadata={"choices": BALANCE_MODES})
+    cross_negative_weight: float = 0.0
+
+    def named_splits(self) -> dict[str, str]:
+        return {"train": self.train_split, "dev": self.dev_split, "test": self.test_split}
+
+
+@dataclass(kw_only=True)
+class Train:
+    max_length: int = 128
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    lr: float = 5e-5
+    epochs: int = 1
+    max_steps: int = 0          # 0 = no cap
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    subset: int = 0             # at most this many train rows per source (0 = all); dev_ and test_ alike
+    dev_subset: int = 0
+    test_subset: int = 0
+    eval_every: int = 0         # 0 = once per epoch
+    patience: int = 0           # 0 = no early stopping
+    group_by_length: int = 50
+    log_every: int = 50
+    device: str = "auto"
+    bf16: bool = True
+
+
+@dataclass(kw_only=True)
+class TransformerRecipe(Recipe):
+    model: TransformerModel
+    data: TransformerData
+    train: Train = field(default_factory=Train)
+    calibration: Calibration = field(default_factory=Calibration)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    segmentation: Segmentation = field(default_factory=Segmentation)
+
+
