@@ -21,8 +21,8 @@ RECIPE_FILES = sorted(p.name for p in CONFIGS.glob("*.toml") if "model" in read_
 
 
 def test_the_recipes_under_configs_are_the_ones_expected():
-    assert RECIPE_FILES == ["ensemble.toml", "fast.toml", "transformer-cpu.toml", "transformer-tiny.toml",
-                            "transformer.toml"]
+    assert RECIPE_FILES == ["cascade.toml", "ensemble.toml", "fast.toml", "transformer-cpu.toml",
+                            "transformer-real.toml", "transformer-tiny.toml", "transformer.toml"]
 
 
 @pytest.mark.parametrize("name", RECIPE_FILES)
@@ -39,7 +39,8 @@ def test_the_retrain_config_loads():
                                                                              "harassment": 0.01}
 
 
-@pytest.mark.parametrize("name", ["transformer.toml", "transformer-cpu.toml", "transformer-tiny.toml"])
+@pytest.mark.parametrize("name", ["transformer.toml", "transformer-cpu.toml", "transformer-tiny.toml",
+                                  "transformer-real.toml"])
 def test_transformer_recipes_name_every_hyperparameter(name):
     raw = read_toml(CONFIGS / name)
     for section, cls in (("model", TransformerModel), ("data", TransformerData), ("train", Train)):
@@ -82,7 +83,7 @@ def test_wrong_values_and_unknown_risks_are_refused():
         load_recipe(fast, ["calibration.method=platt"])
     with pytest.raises(ValueError, match=r"thresholds\.rule 'f2' is not a rule"):
         load_recipe(fast, ["thresholds.rule=f2"])
-    with pytest.raises(ValueError, match=r"model\.type must be one of fast, transformer, ensemble, not 'svm'"):
+    with pytest.raises(ValueError, match=r"model\.type must be one of fast, transformer, ensemble, cascade, not 'svm'"):
         parse_recipe({"model": {"type": "svm"}})
     with pytest.raises(ValueError, match=r"data\.sources is required"):
         parse_recipe({"model": {"type": "fast"}, "data": {}})

@@ -46,6 +46,9 @@ def check(value, tp, where: str):
     """`value` as type `tp` (ints become floats where a number is wanted), or ValueError."""
     origin, args = get_origin(tp), get_args(tp)
     if origin in (Union, types.UnionType):
+        table = next((a for a in options(tp) if is_dataclass(a)), None)
+        if table is not None and isinstance(value, dict):  # an optional section: its own error names the key
+            return check(value, table, where)
         for a in options(tp):
             try:
                 return check(value, a, where)

@@ -19,11 +19,14 @@ def train(
     set_: Optional[List[str]] = typer.Option(None, "--set", help="override, e.g. classifier.C=2.0"),
     registry: bool = typer.Option(False, "--registry", help="OUT is a model registry (models/NAME): add the "
                                   "model as its next version and make it current"),
+    resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="continue a transformer run from "
+                                               "this checkpoint, or the newest in this folder (OUT.ckpt)"),
 ):
     """Train a model from a recipe and save it with its config, metrics and model card."""
     from training.trainers.dispatch import train_from_recipe
 
-    train_from_recipe(config, out, overrides=set_ or [], log=lambda m: err.print(m, highlight=False), registry=registry)
+    train_from_recipe(config, out, overrides=set_ or [], log=lambda m: err.print(m, highlight=False), registry=registry,
+                      resume_from=resume_from)
     err.print(f"model saved to {out}")
 
 

@@ -1,10 +1,10 @@
-"""`jingwang model export-onnx` and `jingwang model cascade`, on the `model` group
-(`training.cli._app`)."""
+"""`jingwang model export-onnx`, `jingwang model adapt` and `jingwang model cascade`, on the
+`model` group (`training.cli._app`)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -45,6 +45,44 @@ def export_onnx_cmd(
             err.print(f"{r}: macro-F1 {res['a']['macro_f1'][r]:.4f} -> {res['b']['macro_f1'][r]:.4f} ({d:+.2f} points)")
         err.print(f"texts/s: {res['a']['texts_per_s']} -> {res['b']['texts_per_s']}")
     err.print(f"ONNX model written to {out}")
+
+
+@model_app.command("adapt")
+@friendly
+def adapt_cmd(
+    base: Path = typer.Option(..., "--base", help="base encoder folder (e.g. models/base/me5-small-trim)"),
+    data: List[Path] = typer.Option(..., "--data", help="JSONL of unlabeled texts (`text` field; repeatable)"),
+    out: Path = typer.Option(..., "--out", "-o", help="adapted base folder to write"),
+    steps: int = typer.Option(..., "--steps", min=1, help="optimiser steps of the whole model"),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    max_length: int = typer.Option(64, "--max-length", min=3, help="tokens per text incl. <s> </s>"),
+    lr: float = typer.Option(5e-5, "--lr", help="AdamW peak learning rate (linear warm-up, then decay)"),
+    mask_prob: float = typer.Option(0.15, "--mask-prob", help="share of tokens masked (80/10/10)"),
+    seed: int = typer.Option(13, "--seed"),
+    holdout: int = typer.Option(2000, "--holdout", min=1, help="texts held out to measure masked-LM loss"),
+    checkpoint_every: int = typer.Option(200, "--checkpoint-every", min=0, help="steps between checkpoints (0 = none)"),
+    head_steps: int = typer.Option(0, "--head-steps", min=0, help="first train the new MLM head alone for N steps "
+                                   "(the loss after it is the base's own)"),
+    resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="a checkpoint folder, or OUT: its latest"),
+    exclude: List[Path] = typer.Option([], "--exclude", help="file of ids never to train on (one a line, or JSONL "
+                                       "with `id`; repeatable)"),
+    include_eval: bool = typer.Option(False, "--include-eval", help="also train on the team's evaluation rows "
+                                      "(left out by default)"),
+    raw: bool = typer.Option(False, "--raw", help="texts as written (default: cleaned as the scorers clean them)"),
+    device: str = typer.Option("auto", "--device", help="auto (cuda when torch sees a GPU), cpu or cuda"),
+):
+    """Continue masked-LM training of a base encoder on unlabeled texts: a base folder for `model.base`."""
+    from training.base.adapt import AdaptSettings, adapt
+
+    settings = AdaptSettings(steps=steps, batch_size=batch_size, max_length=max_length, lr=lr, mask_prob=mask_prob,
+                             seed=seed, holdout=holdout, checkpoint_every=checkpoint_every, head_steps=head_steps,
+                             clean=not raw, exclude_eval=not include_eval, device=device)
+    res = adapt(base, data, out, settings, resume_from=resume_from, exclude=exclude,
+                log=lambda m: err.print(m, highlight=False))
+    loss = res["loss"]
+    err.print(f"held-out masked-LM loss {loss['before']['loss']} -> {loss['after']['loss']} (perplexity "
+              f"{loss['before']['perplexity']} -> {loss['after']['perplexity']}); {res['steps_per_s']} steps/s; "
+              f"adapted base written to {out}", highlight=False)
 
 
 @model_app.command("cascade")

@@ -8,27 +8,52 @@ import numpy as np
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
-from training.recipe import BALANCE_MODES
+from training.recipe import BALANCE_MODES, SOURCE_WEIGHT, per_risk
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def loss_targets(y: np.ndarray, cross_weight: float = 0.0,
-                 probs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def loss_targets(y: np.ndarray, cross_weight: float | list[float] = 0.0, probs: np.ndarray | None = None,
+                 scale: np.ndarray | None = None, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(targets, weights) for the masked loss. Annotated entries keep their label, weight 1.
     Entries of a risk the row's source does not annotate become negatives whose weights
-    together total `cross_weight` times the risk's own negatives, in expectation under the
-    sampling probabilities `probs` (same meaning as configs/fast.toml; 0 = masked out)."""
-    own = ~np.isnan(y)
+    together total `cross_weight` (one value, or one per risk column) times the risk's own
+    negatives, in expectation under the sampling probabilities `probs` (same meaning as
+    configs/fast.toml; 0 = masked out). `drop` (rows x risks, True = the entry takes no part:
+    data.mask) and `scale` (rows x risks, weight multipliers: data.source_weight) apply last, as
+    the fast trainer applies them (training/trainers/fast.py `risk_weights`)."""
+    drop = np.zeros(y.shape, bool) if drop is None else np.asarray(drop, bool)
+    own = ~np.isnan(y) & ~drop
+    cross_w = np.broadcast_to(np.asarray(cross_weight, np.float64), (y.shape[1],))
     p = np.full(len(y), 1.0 / max(len(y), 1)) if probs is None else np.asarray(probs, np.float64)
     targets = np.where(own, np.nan_to_num(y), 0.0).astype(np.float32)
     weights = own.astype(np.float32)
     for j in range(y.shape[1]):
-        cross_mass = p[~own[:, j]].sum()
+        cross = ~own[:, j] & ~drop[:, j]
+        cross_mass = p[cross].sum()
         own_neg_mass = p[own[:, j] & (targets[:, j] == 0)].sum()
-        if cross_weight > 0 and cross_mass > 0:
-            weights[~own[:, j], j] = cross_weight * own_neg_mass / cross_mass
-    return targets, weights
+        if cross_w[j] > 0 and cross_mass > 0:
+            weights[cross, j] = cross_w[j] * own_neg_mass / cross_mass
+    if scale is not None:
+        weights = weights * np.asarray(scale, np.float32)
+    return targets, weights.astype(np.float32)
+
+
+def source_tables(sources: np.ndarray, labels: list[str], source_weight: dict, mask: dict[str, list[str]]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, drop), rows x risks: each row's loss weight per risk from `data.source_weight`
+    (one value or per risk; SOURCE_WEIGHT when not given) and whether `data.mask` takes the row
+    out of a risk."""
+    sources = np.asarray(sources)
+    scale = np.ones((len(sources), len(labels)), np.float32)
+    drop = np.zeros((len(sources), len(labels)), bool)
+    for src, w in source_weight.items():
+        for j, risk in enumerate(labels):
+            scale[sources == src, j] = float(per_risk(w, risk, SOURCE_WEIGHT))
+    for src, risks in mask.items():
+        for risk in risks:
+            drop[sources == src, labels.index(risk)] = True
+    return scale, drop
 
 
 def source_weights(sources: np.ndarray, mode: str = "uniform") -> np.ndarray:

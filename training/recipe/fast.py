@@ -79,6 +79,29 @@ class SubtypeConfig:
 
 
 @dataclass(kw_only=True)
+class Distill:
+    """[distill]: soft labels of a teacher (a `jingwang score` output on unlabeled comments) as extra
+    training rows (training/trainers/distill.py). Each row enters twice: a positive weighing w*p and
+    a negative weighing w*(1-p), p = the teacher's score."""
+    scores: str                          # the teacher's JSONL: `id`, `text`, `scores` {risk: p} per line
+    # per risk: the distilled rows' total weight as a share of the total weight of the risk's
+    # annotated training rows (after class balancing and data.source_weight); 0 = none for that risk
+    weight: PerRisk = 0.5
+    risks: list[str] | None = None       # risks that learn from the teacher (None = every label)
+    limit: int = 0                       # at most this many rows, a random sample with model.seed (0 = all)
+    # never trained on, by id and exact text (besides the dev and test splits of data.sources, always):
+    exclude_sources: list[str] = field(default_factory=lambda: ["real"])   # every split of these sources
+    exclude_files: list[str] = field(default_factory=list)   # JSONL (`id`, `text`) or labels .tsv (`id`)
+
+    def __post_init__(self):
+        if self.limit < 0:
+            raise ValueError(f"distill.limit must be 0 (all rows) or more, not {self.limit}")
+        for w in (self.weight.values() if isinstance(self.weight, dict) else [self.weight]):
+            if w < 0:
+                raise ValueError(f"distill.weight must be 0 or more, not {w}")
+
+
+@dataclass(kw_only=True)
 class FastRecipe(Recipe):
     model: Model
     data: FastData
@@ -90,5 +113,6 @@ class FastRecipe(Recipe):
     lexicon: LexiconFile = field(default_factory=LexiconFile)
     harassment_lexicon: LexiconFile = field(default_factory=LexiconFile)
     subtypes: SubtypeConfig | None = None   # no [subtypes] table: no subtype head
+    distill: Distill | None = None          # no [distill] table: labeled rows only
 
 

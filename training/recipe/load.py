@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from training.recipe.cascade import CascadeRecipe
 from training.recipe.common import Recipe, _number, read_toml
 from training.recipe.ensemble import EnsembleRecipe
 from training.recipe.fast import FastRecipe
 from training.recipe.transformer import TransformerRecipe
 from training.typed import apply_overrides, build, check_path, merge, parse_override, unknown_key
 
-RECIPES: dict[str, type] = {"fast": FastRecipe, "transformer": TransformerRecipe, "ensemble": EnsembleRecipe}
+RECIPES: dict[str, type] = {"fast": FastRecipe, "transformer": TransformerRecipe, "ensemble": EnsembleRecipe,
+                            "cascade": CascadeRecipe}
 PER_RISK = {"data": ("cross_negative_weight", "gate_sources"), "classifier": ("C", "nb_scale"),
-            "calibration": ("sources",), "thresholds": ("rule", "sources", "max_false_flags", "budget_sources")}
+            "calibration": ("sources",), "thresholds": ("rule", "sources", "max_false_flags", "budget_sources"),
+            "train": ("select_sources",), "distill": ("weight",)}
+SOURCE_TABLES = (FastRecipe, TransformerRecipe)   # recipes with data.source_weight, data.mask and "budget" thresholds
 
 
 def recipe_class(raw: dict) -> type:
@@ -36,22 +40,26 @@ def as_recipe(recipe: Recipe | dict) -> Recipe:
 
 def check_risks(recipe: Recipe) -> None:
     """Settings given per risk name only risks of model.labels; the threshold rules are known ones."""
+    if isinstance(recipe, CascadeRecipe):  # its members' recipes are checked when they are read
+        return
     labels = recipe.model.labels
     named = [(f"{section}.{key}", getattr(getattr(recipe, section, None), key, None))
              for section, keys in PER_RISK.items() for key in keys]
-    if isinstance(recipe, FastRecipe):
+    if isinstance(recipe, SOURCE_TABLES):
         named += [(f"data.source_weight.{s}", w) for s, w in recipe.data.source_weight.items()]
         named += [(f"data.mask.{s}", dict.fromkeys(risks)) for s, risks in recipe.data.mask.items()]
+    if isinstance(recipe, FastRecipe) and recipe.distill is not None:
+        named += [("distill.risks", dict.fromkeys(recipe.distill.risks or []))]
     for where, value in named:
         for risk in value if isinstance(value, dict) else ():
             if risk not in labels:
                 raise ValueError(unknown_key(risk, labels, "risk", f"{where}."))
     rules = recipe.thresholds.rule
     for rule in rules.values() if isinstance(rules, dict) else [rules]:
-        allowed = rule in ("f1", "macro_f1") or (rule == "budget" and isinstance(recipe, FastRecipe))
+        allowed = rule in ("f1", "macro_f1") or (rule == "budget" and isinstance(recipe, SOURCE_TABLES))
         if not allowed and not (rule.startswith("precision:") and _number(rule.split(":", 1)[1])):
             raise ValueError(f"thresholds.rule {rule!r} is not a rule: use f1, macro_f1, precision:P"
-                             + (" or budget" if isinstance(recipe, FastRecipe) else ""))
+                             + (" or budget" if isinstance(recipe, SOURCE_TABLES) else ""))
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:

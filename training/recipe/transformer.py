@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.recipe.common import BALANCE_MODES, Calibration, Model, Recipe, Segmentation, Thresholds
+from training.recipe.common import BALANCE_MODES, Model, PerRisk, Recipe, Segmentation, Sources
+from training.recipe.fast import FastCalibration, FastThresholds
 
 
 @dataclass(kw_only=True)
@@ -24,7 +25,11 @@ class TransformerData:
     dev_split: str = "dev"
     test_split: str = "test"
     balance: str = field(default="uniform", metadata={"choices": BALANCE_MODES})
-    cross_negative_weight: float = 0.0
+    # the same meanings as configs/fast.toml (training/recipe/fast.py FastData)
+    limit: dict[str, int] = field(default_factory=dict)          # source -> at most this many rows
+    source_weight: dict[str, PerRisk] = field(default_factory=dict)  # source -> loss weight of its rows
+    mask: dict[str, list[str]] = field(default_factory=dict)    # source -> risks its rows take no part in
+    cross_negative_weight: PerRisk = 0.0
 
     def named_splits(self) -> dict[str, str]:
         return {"train": self.train_split, "dev": self.dev_split, "test": self.test_split}
@@ -50,6 +55,10 @@ class Train:
     log_every: int = 50
     device: str = "auto"
     bf16: bool = True
+    select_sources: Sources = None  # best step by dev macro-F1 on the dev rows of these sources (None = all)
+    checkpoint_every: int = 0   # 0 = no checkpoints
+    checkpoint_dir: str = ""    # "" = <out>.ckpt
+    keep_checkpoints: int = 2   # the newest this many are kept
 
 
 @dataclass(kw_only=True)
@@ -57,8 +66,8 @@ class TransformerRecipe(Recipe):
     model: TransformerModel
     data: TransformerData
     train: Train = field(default_factory=Train)
-    calibration: Calibration = field(default_factory=Calibration)
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    calibration: FastCalibration = field(default_factory=FastCalibration)
+    thresholds: FastThresholds = field(default_factory=FastThresholds)
     segmentation: Segmentation = field(default_factory=Segmentation)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -102,10 +103,23 @@ def band_report(band: dict, p1, p2, y, t1, t2, labels, ref: dict, p_traffic) -> 
     return report
 
 
-def read_texts(path: Path, n: int = TRAFFIC_ROWS) -> list[str]:
+def read_texts(path: Path, n: int = TRAFFIC_ROWS, seed: int = 13) -> list[str]:
+    """A random sample (fixed seed) of `n` texts over the whole file: crawls are often ordered (by
+    incident, by time), so its first lines are not a sample of its traffic. Rows without a text
+    are skipped; a line that is not JSON is an error naming it."""
+    texts = []
     with open(path, encoding="utf-8") as f:
-        rows = (json.loads(line) for line in itertools.islice(f, n) if line.strip())
-        return [r["text"] for r in rows if isinstance(r.get("text"), str) and r["text"].strip()]
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{i}: not a JSON line ({e.msg}); the traffic file is JSONL with a `text` field") from None
+            t = row.get("text") if isinstance(row, dict) else None
+            if isinstance(t, str) and t.strip():
+                texts.append(t)
+    return random.Random(seed).sample(texts, n) if len(texts) > n else texts
 
 
 def dev_probabilities(first: Detector, second: Detector, split: str, root=None, subset: int = 0):

@@ -21,6 +21,7 @@ from training.evaluation.metrics import binary_metrics, choose_threshold, thresh
 from training.recipe import (SOURCE_WEIGHT, Classifier, FastRecipe, Recipe, as_recipe, library_versions, per_risk,
                              risk_sources, risk_value)
 from training.trainers.calibrate import fit_calibrator
+from training.trainers.distill import load_distilled, soft_rows
 from training.trainers.subtypes import train_subtypes
 
 
@@ -56,21 +57,27 @@ def nb_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
 
 
 def fit_risk(X, y: np.ndarray, clf_cfg: Classifier, cross_weight: float, seed: int, risk: str = "",
-             row_scale: np.ndarray | None = None, drop: np.ndarray | None = None) -> LogisticRegression:
+             row_scale: np.ndarray | None = None, drop: np.ndarray | None = None,
+             soft: tuple | None = None) -> LogisticRegression:
     """Weighted logistic regression of one risk (classes weighted as `clf_cfg.class_weight` says).
     With `nb_scale` = b > 0 every feature column is multiplied by |NB log-count ratio|^b before
     fitting (NB-LR); the scaling is folded into `coef_` afterwards, so the returned model scores
-    the unscaled features."""
+    the unscaled features. `soft` = (features, teacher p, weight): distilled rows added to the fit
+    (training/trainers/distill.py `soft_rows`); the NB ratios stay those of the annotated rows."""
     target, weight, keep = risk_weights(y, cross_weight, drop, clf_cfg.class_weight == "balanced")
     if row_scale is not None:
         weight = weight * row_scale
+    Xf, wf = X[keep], weight[keep]
+    if soft is not None:
+        Xs, ts, ws = soft_rows(*soft, annotated_total=float(weight[~np.isnan(y)].sum()))
+        Xf, target, wf = sp.vstack([Xf, Xs]).tocsr(), np.concatenate([target, ts]), np.concatenate([wf, ws])
     clf = LogisticRegression(C=float(risk_value(clf_cfg, "C", risk)), max_iter=clf_cfg.max_iter,
                              solver=clf_cfg.solver, random_state=seed)
     beta = float(risk_value(clf_cfg, "nb_scale", risk))
     if beta <= 0:
-        return clf.fit(X[keep], target, sample_weight=weight[keep])
+        return clf.fit(Xf, target, sample_weight=wf)
     d = np.abs(nb_ratio(X, y if drop is None else np.where(drop, np.nan, y))) ** beta
-    clf.fit((X[keep] @ sp.diags(d)).tocsr(), target, sample_weight=weight[keep])
+    clf.fit((Xf @ sp.diags(d)).tocsr(), target, sample_weight=wf)
     clf.coef_ = clf.coef_ * d[None, :]
     return clf
 
@@ -102,11 +109,13 @@ def fit_gate(X, y: np.ndarray, clf_cfg: Classifier, seed: int, saturation: float
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0]), float(saturation)
 
 
-def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: FastRecipe | dict, seed: int) -> dict:
+def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: FastRecipe | dict, seed: int,
+               soft: tuple | None = None) -> dict:
     """Classifier, optional gate, calibrator, threshold and metrics of one risk. The calibrator is
     fitted on the dev rows of `calibration.sources` and the threshold chosen on the dev rows of
     `thresholds.sources` (default: every source annotating the risk), so both can be set on the
-    data the model will meet (the team's real comments) rather than on benchmark dev sets."""
+    data the model will meet (the team's real comments) rather than on benchmark dev sets.
+    `soft`: the risk's distilled rows (`fit_risk`)."""
     recipe = as_recipe(recipe)
     data, clf_cfg = recipe.data, recipe.classifier
     y = splits["train"].y[:, j]
@@ -118,7 +127,7 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: FastRecipe | di
     dropped = [s for s, risks in data.mask.items() if risk in risks]
     drop = np.isin(src_train, dropped) if dropped else np.zeros(len(y), bool)
     cross = float(risk_value(data, "cross_negative_weight", risk))
-    clf = fit_risk(X["train"], y, clf_cfg, cross, seed, risk, scale, drop)
+    clf = fit_risk(X["train"], y, clf_cfg, cross, seed, risk, scale, drop, soft)
     gate_src = risk_sources(data.gate_sources, risk)
     gate = (fit_gate(X["train"], y, clf_cfg, seed, data.gate_saturation,
                      np.isin(src_train, gate_src) if gate_src else None)
@@ -194,9 +203,14 @@ def train_fast(recipe: FastRecipe | dict, out: str | Path, root=None, log=print,
     log(f"loaded {', '.join(f'{k} {len(s.texts)}' for k, s in splits.items())} rows ({time.time() - t0:.0f}s)")
     feat, X, lexicons = featurize(recipe, splits)
     log(f"features {X['train'].shape} ({time.time() - t0:.0f}s)")
+    distilled = None
+    if recipe.distill is not None:  # a teacher's soft labels beside the labeled rows (training/trainers/distill.py)
+        distilled = load_distilled(recipe, labels, root, log)
+        distilled.X = feat.transform(distilled.texts) if distilled.texts else None
     parts = {}
     for j, risk in enumerate(labels):
-        parts[risk] = train_risk(j, risk, X, splits, recipe, seed)
+        parts[risk] = train_risk(j, risk, X, splits, recipe, seed,
+                                 distilled.soft(j, risk, recipe) if distilled else None)
         log(f"{risk}: dev macro-F1 {parts[risk]['dev']['macro_f1']:.4f}  test macro-F1 "
             f"{parts[risk]['test']['macro_f1']:.4f}  threshold {parts[risk]['threshold']:.3f} ({time.time() - t0:.0f}s)")
     scorer = FastScorer(labels, feat, np.stack([parts[r]["coef"] for r in labels]),
@@ -206,6 +220,8 @@ def train_fast(recipe: FastRecipe | dict, out: str | Path, root=None, log=print,
     metrics["test_by_source"] = {r: parts[r]["test_by_source"] for r in labels}
     metrics["dev_by_source"] = {r: parts[r]["dev_by_source"] for r in labels}
     config = model_config(recipe, labels, root, time.time() - t0) | (extra_config or {})
+    if distilled is not None:
+        config["distill"] = distilled.report
     det = Detector(scorer, {r: parts[r]["threshold"] for r in labels}, config)
     if recipe.subtypes is not None:  # each flagged risk's subtypes, on the same features (training/trainers/subtypes.py)
         det.subtype_head = train_subtypes(recipe.subtypes, feat, root, seed, recipe.cleaning.evasion, log)

@@ -1,32 +1,30 @@
 """Train the transformer scorer from a recipe: one encoder with one sigmoid output per risk,
 trained on all sources at once with the loss of unannotated risks masked (or counted as
 weighted cross-source negatives), sources balanced by sampling, early stopping on dev;
-then calibration and thresholds on dev, test metrics, and a self-describing model folder."""
+then calibration and thresholds on dev, test metrics, and a self-describing model folder.
+The loop and its checkpoints: transformer_loop.py, transformer_checkpoint.py."""
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from transformers import BertConfig, BertModel, get_linear_schedule_with_warmup
+from transformers import BertConfig, BertModel
 
-from detector.scorers.calibration import sigmoid
 from detector.model.core import Detector
 from detector.scorers.compute import resolve_device, set_torch_threads
-from detector.scorers.padding import pad_batch
-from detector.scorers.transformer import MultiLabelEncoder, TransformerScorer, batch_logits, load_encoder, tensors
+from detector.scorers.transformer import MultiLabelEncoder, TransformerScorer, batch_logits, load_encoder
 from detector.text.segment import DEFAULT_USERDICT, Segmenter
 from training.data.splits import Split, load_split
-from training.data.transformer_batches import (build_char_tokenizer, epoch_indices, length_grouped_batches,
-                                               loss_targets, source_weights)
-from training.evaluation.metrics import binary_metrics, choose_threshold
-from training.recipe import TransformerModel, TransformerRecipe, as_recipe
+from training.data.transformer_batches import build_char_tokenizer, loss_targets, source_tables, source_weights
+from training.evaluation.metrics import binary_metrics, choose_threshold, threshold_for_false_flags
+from training.recipe import TransformerModel, TransformerRecipe, as_recipe, per_risk, risk_sources, risk_value
 from training.trainers.calibrate import fit_calibrator
 from training.trainers.fast import model_config, source_metrics, write_model_card
+from training.trainers.transformer_checkpoint import check_recipe, read_checkpoint
+from training.trainers.transformer_loop import (  # noqa: F401 (make_optimizer, masked_bce: used from here)
+    Encoded, Targets, Trainer, make_optimizer, masked_bce)
 from training.typed import build
 
 # `model.base = "random:NAME"`: a randomly initialised BERT with a char vocabulary built from
@@ -36,18 +34,6 @@ RANDOM_PRESETS: dict[str, dict] = {
     "e5-small": {"hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 12,
                  "intermediate_size": 1536, "vocab_size": 20000},
 }
-
-
-def masked_bce(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Binary cross-entropy averaged over the entries that count. `mask` holds per-entry weights
-    (0 = masked, 1 = full, in between = down-weighted); labels that are NaN are always masked.
-    Masked entries contribute nothing, gradient included; with nothing masked this is plain BCE."""
-    labels = labels.to(logits.dtype)
-    known = ~torch.isnan(labels)
-    weight = known.to(logits.dtype) if mask is None else mask.to(logits.dtype) * known
-    loss = F.binary_cross_entropy_with_logits(logits, torch.where(known, labels, torch.zeros_like(labels)),
-                                              reduction="none")
-    return (loss * weight).sum() / weight.sum().clamp(min=1e-8)
 
 
 def build_encoder(model_cfg: TransformerModel | dict, texts: list[str], max_length: int):
@@ -83,146 +69,78 @@ def freeze_embeddings(encoder: torch.nn.Module) -> int:
     return n
 
 
-def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW over trainable parameters; no weight decay for biases and LayerNorm weights."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-
-
-def dev_score(z: np.ndarray, y: np.ndarray) -> float:
-    """Macro-F1 averaged over risks, each at its best dev threshold (annotated rows only)."""
-    scores = []
-    for j in range(y.shape[1]):
-        m = ~np.isnan(y[:, j])
-        if m.any() and len(np.unique(y[m, j])) == 2:
-            p = sigmoid(z[m, j])
-            thr = choose_threshold(y[m, j], p, "macro_f1")
-            scores.append(binary_metrics(y[m, j], p, thr)["macro_f1"])
-    return float(np.mean(scores)) if scores else 0.0
-
-
-@dataclass
-class Encoded:
-    """Token ids and labels of one split."""
-    ids: list[list[int]]
-    y: np.ndarray
-    sources: np.ndarray
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.array([len(x) for x in self.ids])
-
-
 def encode(split: Split, tokenizer, max_length: int) -> Encoded:
     ids = tokenizer(split.texts, truncation=True, max_length=max_length)["input_ids"] if split.texts else []
     return Encoded(ids, split.y, split.source)
 
 
-class Trainer:
-    """The training loop: weighted sampling of sources, masked loss, periodic dev evaluation,
-    early stopping, best trainable weights kept in memory and restored at the end."""
+def select_rows(dev: Encoded, labels: list[str], select) -> Encoded:
+    """The dev rows model selection scores (`train.select_sources`, once or per risk): a risk's
+    labels outside its sources become NaN and rows left with no label drop out. None: all of dev."""
+    if not any(risk_sources(select, r) for r in labels):
+        return dev
+    y = dev.y.copy()
+    for j, risk in enumerate(labels):
+        sources = risk_sources(select, risk)
+        if sources:
+            y[~np.isin(dev.sources, sources), j] = np.nan
+    rows = np.flatnonzero(~np.isnan(y).all(axis=1))
+    return Encoded([dev.ids[i] for i in rows], y[rows], dev.sources[rows])
 
-    def __init__(self, model: MultiLabelEncoder, pad_id: int, recipe: TransformerRecipe, device: str, log=print):
-        self.model, self.pad_id, self.log, self.device = model, pad_id, log, device
-        self.tcfg, self.dcfg = recipe.train, recipe.data
-        self.rng = np.random.default_rng(recipe.model.seed)
-        self.bf16 = device.startswith("cuda") and self.tcfg.bf16
-        self.best = (-math.inf, None, None, 0)  # score, weights, dev logits, step
-        self.step, self.bad_evals, self.history = 0, 0, []
-        self.dev_logits: np.ndarray | None = None
 
-    def plan(self, n: int) -> tuple[int, int]:
-        """(steps per epoch, total steps)."""
-        per_epoch = math.ceil(n / self.tcfg.batch_size)
-        total = per_epoch * self.tcfg.epochs
-        if self.tcfg.max_steps > 0:
-            total = min(total, self.tcfg.max_steps)
-        return per_epoch, max(total, 1)
+def train_targets(train: Encoded, recipe: TransformerRecipe, labels: list[str]) -> Targets:
+    """Loss targets and weights of the train rows (cross-source negatives, data.source_weight and
+    data.mask as the fast recipe reads them) and their sampling probabilities (data.balance)."""
+    d = recipe.data
+    probs = source_weights(train.sources, d.balance)
+    scale, drop = source_tables(train.sources, labels, d.source_weight, d.mask)
+    cross = [float(risk_value(d, "cross_negative_weight", r)) for r in labels]
+    y, w = loss_targets(train.y, cross, probs, scale, drop)
+    return Targets(y, w, probs)
 
-    def fit(self, train: Encoded, dev: Encoded) -> dict:
-        t = self.tcfg
-        if not train.ids or not dev.ids:
-            raise ValueError("transformer training needs train and dev rows; check data.sources and the splits")
-        probs = source_weights(train.sources, self.dcfg.balance)
-        targets, weights = loss_targets(train.y, self.dcfg.cross_negative_weight, probs)
-        _, total = self.plan(len(train.ids))
-        opt = make_optimizer(self.model, t.lr, t.weight_decay)
-        sched = get_linear_schedule_with_warmup(opt, int(t.warmup_ratio * total), total)
-        t0, lengths, stop = time.time(), train.lengths, False
-        while not stop:
-            order = epoch_indices(probs, self.dcfg.balance, self.rng)
-            for b in length_grouped_batches(order, lengths, t.batch_size, self.rng, t.group_by_length):
-                loss = self.train_step(train, targets, weights, b, opt, sched)
-                self.step += 1
-                if self.step % t.log_every == 0 or self.step == total:
-                    self.log(f"step {self.step}/{total} loss {loss:.4f} ({self.step / (time.time() - t0):.2f} steps/s)")
-                evaluate = t.eval_every > 0 and self.step % t.eval_every == 0
-                if (evaluate and self.evaluate(dev)) or self.step >= total:
-                    stop = True
-                    break
-            if not stop and t.eval_every <= 0 and self.evaluate(dev):
-                stop = True
-        if not self.history or self.history[-1]["step"] != self.step:
-            self.evaluate(dev)
-        return self.restore(time.time() - t0)
 
-    def train_step(self, train: Encoded, targets, weights, idx: np.ndarray, opt, sched) -> float:
-        self.model.train()
-        input_ids, mask = tensors(pad_batch([train.ids[i] for i in idx], self.pad_id))
-        y = torch.from_numpy(targets[idx]).to(self.device)
-        w = torch.from_numpy(weights[idx]).to(self.device)
-        with torch.autocast("cuda" if self.bf16 else "cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            logits = self.model(input_ids.to(self.device), mask.to(self.device))
-        loss = masked_bce(logits.float(), y, w)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.max_grad_norm)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        return float(loss.detach())
+def risk_calibration(j: int, risk: str, z_dev: np.ndarray, dev: Encoded, recipe: TransformerRecipe):
+    """(calibrator, threshold) of one risk, chosen as the fast trainer chooses them
+    (training/trainers/fast.py `train_risk`): the calibrator fitted on the dev rows of
+    `calibration.sources`, the threshold by `thresholds.rule` on the dev rows of
+    `thresholds.sources`, raised until `max_false_flags` holds on `budget_sources`."""
+    cal_cfg, thr_cfg = recipe.calibration, recipe.thresholds
 
-    def evaluate(self, dev: Encoded) -> bool:
-        """Score dev; keep the weights if best. True when early stopping says stop."""
-        self.model.eval()
-        z = batch_logits(self.model, dev.ids, self.pad_id, self.tcfg.eval_batch_size, self.device)
-        score = dev_score(z, dev.y)
-        self.history.append({"step": self.step, "dev_macro_f1": round(score, 4)})
-        self.log(f"step {self.step}: dev macro-F1 (mean over risks) {score:.4f}")
-        if score > self.best[0]:
-            weights = {k: v.detach().clone() for k, v in self.model.named_parameters() if v.requires_grad}
-            self.best, self.bad_evals = (score, weights, z, self.step), 0
-            return False
-        self.bad_evals += 1
-        return self.tcfg.patience > 0 and self.bad_evals >= self.tcfg.patience
+    def rows(sources: list[str] | None) -> np.ndarray:
+        m = ~np.isnan(dev.y[:, j])
+        if sources:
+            m &= np.isin(dev.sources, sources)
+        if not m.any():
+            raise ValueError(f"no dev rows{' of ' + ', '.join(sources) if sources else ''} annotate risk {risk!r}")
+        return m
 
-    def restore(self, seconds: float) -> dict:
-        score, weights, z, step = self.best
-        self.model.load_state_dict(weights, strict=False)
-        self.model.eval()
-        self.dev_logits = z
-        return {"steps": self.step, "best_step": step, "best_dev_macro_f1": round(score, 4),
-                "train_loop_seconds": round(seconds, 1), "steps_per_s": round(self.step / max(seconds, 1e-9), 3),
-                "history": self.history}
+    m = rows(risk_sources(cal_cfg.sources, risk))
+    cal = fit_calibrator(z_dev[m, j], dev.y[m, j], cal_cfg.method)
+    rule = str(risk_value(thr_cfg, "rule", risk))
+    budget = per_risk(thr_cfg.max_false_flags, risk, None)
+    if rule == "budget" and budget is None:
+        raise ValueError(f"thresholds.rule of {risk!r} is 'budget' but thresholds.max_false_flags names no budget for it")
+    m = rows(risk_sources(thr_cfg.sources, risk))
+    thr = 0.0 if rule == "budget" else choose_threshold(dev.y[m, j], cal(z_dev[m, j]), rule)
+    if budget is not None:
+        m = rows(risk_sources(thr_cfg.budget_sources, risk))
+        thr = max(thr, threshold_for_false_flags(dev.y[m, j], cal(z_dev[m, j]), float(budget)))
+    return cal, thr
 
 
 def calibrate_and_measure(labels: list[str], z_dev: np.ndarray, dev: Encoded, z_test: np.ndarray,
                           test: Encoded, recipe: TransformerRecipe, log=print):
-    """Per risk: calibrator and threshold on dev, metrics on dev and test."""
+    """Per risk: calibrator and threshold on dev (risk_calibration), metrics on dev and test,
+    overall and per source."""
     cals, thresholds, metrics = [], {}, {"dev": {}, "test": {}}
     for j, risk in enumerate(labels):
-        dm, tm = ~np.isnan(dev.y[:, j]), ~np.isnan(test.y[:, j])
-        if not dm.any():
-            raise ValueError(f"no dev rows annotate risk {risk!r}")
-        cal = fit_calibrator(z_dev[dm, j], dev.y[dm, j], recipe.calibration.method)
-        p_dev = cal(z_dev[dm, j])
-        thr = choose_threshold(dev.y[dm, j], p_dev, recipe.thresholds.rule)
+        cal, thr = risk_calibration(j, risk, z_dev, dev, recipe)
         cals.append(cal)
         thresholds[risk] = thr
-        metrics["dev"][risk] = binary_metrics(dev.y[dm, j], p_dev, thr)
+        dm, tm = ~np.isnan(dev.y[:, j]), ~np.isnan(test.y[:, j])
+        metrics["dev"][risk] = binary_metrics(dev.y[dm, j], cal(z_dev[dm, j]), thr)
+        metrics.setdefault("dev_by_source", {})[risk] = source_metrics(
+            dev.y[dm, j], cal(z_dev[dm, j]), np.asarray(dev.sources)[dm], thr)
         if tm.any():
             metrics["test"][risk] = binary_metrics(test.y[tm, j], cal(z_test[tm, j]), thr)
             metrics.setdefault("test_by_source", {})[risk] = source_metrics(
@@ -235,18 +153,29 @@ def calibrate_and_measure(labels: list[str], z_dev: np.ndarray, dev: Encoded, z_
 def load_splits(recipe: TransformerRecipe, labels: list[str], root, log=print) -> dict[str, Split]:
     d, t = recipe.data, recipe.train
     caps = {"train": t.subset, "dev": t.dev_subset, "test": t.test_subset}
-    splits = {k: load_split(d.sources, name, labels, root, evasion=recipe.cleaning.evasion, subset=caps[k],
-                            seed=recipe.model.seed) for k, name in d.named_splits().items()}
+    splits = {k: load_split(d.sources, name, labels, root, evasion=recipe.cleaning.evasion, limits=d.limit,
+                            subset=caps[k], seed=recipe.model.seed) for k, name in d.named_splits().items()}
     for k, s in splits.items():
         per_source = {src: int((s.source == src).sum()) for src in d.sources}
         log(f"{k}: {len(s.texts)} rows {per_source}")
     return splits
 
 
-def train_transformer(recipe: TransformerRecipe | dict, out: str | Path, log=print, root=None) -> Detector:
+def checkpoint_dir(recipe: TransformerRecipe, out: str | Path) -> Path:
+    """Where the run's checkpoints go: train.checkpoint_dir, else `<out>.ckpt` beside the model."""
+    return Path(recipe.train.checkpoint_dir or f"{Path(out)}.ckpt")
+
+
+def train_transformer(recipe: TransformerRecipe | dict, out: str | Path, log=print, root=None,
+                      resume_from: str | Path | None = None) -> Detector:
+    """Train, calibrate and save the model into `out`. `resume_from`: a checkpoint folder (or a
+    folder of them: the newest) of a run of the same recipe, which this run continues."""
     t0 = time.time()
     recipe = as_recipe(recipe)
     m, t = recipe.model, recipe.train
+    resume = read_checkpoint(resume_from) if resume_from else None
+    if resume is not None:  # a different recipe stops here, before any data is read
+        check_recipe(resume[2], recipe.to_dict(), resume[0])
     labels = list(m.labels)
     device = resolve_device(t.device)
     if device == "cpu":
@@ -259,13 +188,18 @@ def train_transformer(recipe: TransformerRecipe | dict, out: str | Path, log=pri
     model = MultiLabelEncoder(encoder, len(labels), m.pooling, m.dropout).to(device)
     enc = {k: encode(s, tokenizer, t.max_length) for k, s in splits.items()}
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    trainer = Trainer(model, pad_id, recipe, device, log)
-    summary = trainer.fit(enc["train"], enc["dev"])
+    ckpt = checkpoint_dir(recipe, out) if t.checkpoint_every > 0 else None
+    trainer = Trainer(model, pad_id, recipe, device, log, ckpt)
+    select = select_rows(enc["dev"], labels, t.select_sources)
+    summary = trainer.fit(enc["train"], select, train_targets(enc["train"], recipe, labels), resume)
+    if resume is not None:
+        summary["resumed_from"] = str(resume[0])
     t_eval = time.time()
+    z_dev = (trainer.dev_logits if select is enc["dev"]
+             else batch_logits(model, enc["dev"].ids, pad_id, t.eval_batch_size, device))
     z_test = batch_logits(model, enc["test"].ids, pad_id, t.eval_batch_size, device)
     summary["test_eval_seconds"] = round(time.time() - t_eval, 1)
-    cals, thresholds, metrics = calibrate_and_measure(labels, trainer.dev_logits, enc["dev"], z_test,
-                                                      enc["test"], recipe, log)
+    cals, thresholds, metrics = calibrate_and_measure(labels, z_dev, enc["dev"], z_test, enc["test"], recipe, log)
     userdict = Path(recipe.segmentation.userdict or DEFAULT_USERDICT)
     scorer = TransformerScorer(labels, model, tokenizer, cals, t.max_length, t.eval_batch_size,
                                Segmenter(userdict if userdict.is_file() else None), device)
