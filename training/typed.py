@@ -1,6 +1,6 @@
 """Dataclasses from plain dicts (TOML tables, JSON objects), checked once: an unknown key is an error
 naming it with the closest known key, a value of the wrong type an error naming the key and the
-type it takes. Used by training/recipe.py for recipes and the retrain config."""
+type it takes. Used by training/recipe/ for recipes and the retrain config."""
 from __future__ import annotations
 
 import copy

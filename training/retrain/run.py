@@ -66,7 +66,7 @@ class RetrainResult:
 
 def load_retrain_config(path: str | Path | None = None, overrides: dict | None = None) -> RetrainConfig:
     """configs/retrain.toml (or `path`) with `overrides` ({section: {key: value}}) merged in, typed
-    and checked (training/recipe.py RetrainConfig holds the defaults)."""
+    and checked (training/recipe/ RetrainConfig holds the defaults)."""
     path = Path(path) if path else DEFAULT_CONFIG
     if path.is_file():
         raw = read_toml(path)
