@@ -13,7 +13,9 @@ from sklearn.linear_model import LogisticRegression
 
 from detector.scorers.calibration import Calibrator, sigmoid
 from training.data.splits import load_split
+from training.evaluation.metrics import choose_threshold, threshold_for_false_flags
 from training.recipe import CALIBRATION_METHODS as METHODS
+from training.recipe import per_risk, risk_sources, risk_value
 
 
 def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str = "sigmoid") -> Calibrator:
@@ -32,6 +34,30 @@ def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str = "sigmoid") -> Cal
         return Calibrator("isotonic", x=iso.X_thresholds_.astype(np.float32),
                           y=iso.y_thresholds_.astype(np.float32))
     raise ValueError(f"unknown calibration method {method!r}: identity, sigmoid, temperature or isotonic")
+
+
+def calibrate_risk(risk: str, calibration, thresholds, dev_scores) -> tuple[Calibrator, float]:
+    """(calibrator, threshold) of one risk, the same way for every trainer: the calibrator fitted on
+    the dev rows of `calibration.sources`, the threshold by `thresholds.rule` on the dev rows of
+    `thresholds.sources`, then raised until `thresholds.max_false_flags` holds on the dev rows of
+    `budget_sources` ("budget": the review budget alone sets it — for a risk too rare on real posts,
+    and whose dev rows elsewhere are generated text, for a precision or F1 rule to mean anything).
+    `dev_scores(sources, cal)` -> (scores, labels) of the dev rows of `sources` annotating the risk
+    (None = every source): logits when `cal` is None, else the final probabilities."""
+    z, y = dev_scores(risk_sources(calibration.sources, risk), None)
+    cal = fit_calibrator(z, y, calibration.method)
+    rule = str(risk_value(thresholds, "rule", risk))
+    budget = per_risk(thresholds.max_false_flags, risk, None)
+    if rule == "budget" and budget is None:
+        raise ValueError(f"thresholds.rule of {risk!r} is 'budget' but thresholds.max_false_flags names no budget for it")
+    thr = 0.0
+    if rule != "budget":
+        p, y = dev_scores(risk_sources(thresholds.sources, risk), cal)
+        thr = choose_threshold(y, p, rule)
+    if budget is not None:
+        p, y = dev_scores(risk_sources(thresholds.budget_sources, risk), cal)
+        thr = max(thr, threshold_for_false_flags(y, p, float(budget)))
+    return cal, thr
 
 
 def _fit_temperature(z: np.ndarray, y: np.ndarray) -> float:

@@ -17,10 +17,10 @@ from detector.text.content import content_mask
 from detector.text.segment import DEFAULT_USERDICT, Segmenter
 from training.data.sources import load_specs, source_sha256
 from training.data.splits import Split, load_split
-from training.evaluation.metrics import binary_metrics, choose_threshold, threshold_for_false_flags
+from training.evaluation.metrics import binary_metrics
 from training.recipe import (SOURCE_WEIGHT, Classifier, FastRecipe, Recipe, as_recipe, library_versions, per_risk,
                              risk_sources, risk_value)
-from training.trainers.calibrate import fit_calibrator
+from training.trainers.calibrate import calibrate_risk
 from training.trainers.distill import load_distilled, soft_rows
 from training.trainers.subtypes import train_subtypes
 
@@ -149,20 +149,8 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: FastRecipe | di
             p = p * content_mask([t for t, k in zip(sp_.texts, m) if k], [risk])[:, 0]
         return p, sp_.y[m, j], sp_.source[m]
 
-    cal_cfg, thr_cfg = recipe.calibration, recipe.thresholds
-    z_cal, y_cal, _ = proba("dev", None, risk_sources(cal_cfg.sources, risk))
-    cal = fit_calibrator(z_cal, y_cal, cal_cfg.method)
-    p_thr, y_thr, _ = proba("dev", cal, risk_sources(thr_cfg.sources, risk))
-    rule = str(risk_value(thr_cfg, "rule", risk))
-    budget = per_risk(thr_cfg.max_false_flags, risk, None)
-    if rule == "budget" and budget is None:
-        raise ValueError(f"thresholds.rule of {risk!r} is 'budget' but thresholds.max_false_flags names no budget for it")
-    # "budget": the review budget alone sets the threshold (a risk too rare on real posts, and
-    # whose dev rows elsewhere are generated text, for a precision or F1 rule to mean anything)
-    thr = 0.0 if rule == "budget" else choose_threshold(y_thr, p_thr, rule)
-    if budget is not None:  # a review budget on the crawl-like rows: raise the threshold until it holds
-        p_b, y_b, _ = proba("dev", cal, risk_sources(thr_cfg.budget_sources, risk))
-        thr = max(thr, threshold_for_false_flags(y_b, p_b, float(budget)))
+    cal, thr = calibrate_risk(risk, recipe.calibration, recipe.thresholds,
+                              lambda sources, c: proba("dev", c, sources)[:2])
     p_dev, y_dev, src_dev = proba("dev", cal)
     p_test, y_test, src = proba("test", cal)
     return {"test_by_source": source_metrics(y_test, p_test, src, thr), "coef": clf.coef_[0],

@@ -18,9 +18,9 @@ from detector.scorers.transformer import MultiLabelEncoder, TransformerScorer, b
 from detector.text.segment import DEFAULT_USERDICT, Segmenter
 from training.data.splits import Split, load_split
 from training.data.transformer_batches import build_char_tokenizer, loss_targets, source_tables, source_weights
-from training.evaluation.metrics import binary_metrics, choose_threshold, threshold_for_false_flags
-from training.recipe import TransformerModel, TransformerRecipe, as_recipe, per_risk, risk_sources, risk_value
-from training.trainers.calibrate import fit_calibrator
+from training.evaluation.metrics import binary_metrics
+from training.recipe import TransformerModel, TransformerRecipe, as_recipe, risk_sources, risk_value
+from training.trainers.calibrate import calibrate_risk
 from training.trainers.fast import model_config, source_metrics, write_model_card
 from training.trainers.transformer_checkpoint import check_recipe, read_checkpoint
 from training.trainers.transformer_loop import (  # noqa: F401 (make_optimizer, masked_bce: used from here)
@@ -100,32 +100,16 @@ def train_targets(train: Encoded, recipe: TransformerRecipe, labels: list[str]) 
 
 
 def risk_calibration(j: int, risk: str, z_dev: np.ndarray, dev: Encoded, recipe: TransformerRecipe):
-    """(calibrator, threshold) of one risk, chosen as the fast trainer chooses them
-    (training/trainers/fast.py `train_risk`): the calibrator fitted on the dev rows of
-    `calibration.sources`, the threshold by `thresholds.rule` on the dev rows of
-    `thresholds.sources`, raised until `max_false_flags` holds on `budget_sources`."""
-    cal_cfg, thr_cfg = recipe.calibration, recipe.thresholds
-
-    def rows(sources: list[str] | None) -> np.ndarray:
+    """(calibrator, threshold) of one risk, chosen as for the fast model (`calibrate_risk`)."""
+    def dev_scores(sources: list[str] | None, cal):
         m = ~np.isnan(dev.y[:, j])
         if sources:
             m &= np.isin(dev.sources, sources)
         if not m.any():
             raise ValueError(f"no dev rows{' of ' + ', '.join(sources) if sources else ''} annotate risk {risk!r}")
-        return m
+        return (z_dev[m, j] if cal is None else cal(z_dev[m, j])), dev.y[m, j]
 
-    m = rows(risk_sources(cal_cfg.sources, risk))
-    cal = fit_calibrator(z_dev[m, j], dev.y[m, j], cal_cfg.method)
-    rule = str(risk_value(thr_cfg, "rule", risk))
-    budget = per_risk(thr_cfg.max_false_flags, risk, None)
-    if rule == "budget" and budget is None:
-        raise ValueError(f"thresholds.rule of {risk!r} is 'budget' but thresholds.max_false_flags names no budget for it")
-    m = rows(risk_sources(thr_cfg.sources, risk))
-    thr = 0.0 if rule == "budget" else choose_threshold(dev.y[m, j], cal(z_dev[m, j]), rule)
-    if budget is not None:
-        m = rows(risk_sources(thr_cfg.budget_sources, risk))
-        thr = max(thr, threshold_for_false_flags(dev.y[m, j], cal(z_dev[m, j]), float(budget)))
-    return cal, thr
+    return calibrate_risk(risk, recipe.calibration, recipe.thresholds, dev_scores)
 
 
 def calibrate_and_measure(labels: list[str], z_dev: np.ndarray, dev: Encoded, z_test: np.ndarray,
