@@ -195,3 +195,18 @@ def test_evaluate_every_risk_by_slice_with_predictions(tiny_model, tmp_path):
     assert r.exit_code == 2 and "record 1: harassment must be 0 or 1" in r.output
     r = runner.invoke(app, ["evaluate", str(tiny_model), "nosuch:eval", "--risk", "all", "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "unknown dataset 'nosuch'" in r.output
+
+
+def test_evaluation_counts_the_flags_score_writes(tiny_model):
+    """A post whose probability is a hair under the threshold but rounds onto it is flagged by
+    `jingwang score` (scores are written and flagged at 4 decimals): evaluation must count it too."""
+    from training.evaluation.evaluate import risk_proba
+
+    det = Detector.from_pretrained(tiny_model)
+    texts = HARASS + SAFE
+    raw = det.predict_proba(texts)[:, det.labels.index("harassment")]
+    i = next(k for k, p in enumerate(raw) if 0 < round(float(p), 4) - float(p))  # rounds up
+    det.thresholds["harassment"] = round(float(raw[i]), 4)
+    assert raw[i] < det.thresholds["harassment"]
+    assert "harassment" in det.score([texts[i]])[0]["flags"]
+    assert risk_proba(det, [texts[i]], "harassment")[0] >= det.thresholds["harassment"]

@@ -11,7 +11,7 @@ from detector.text.cleaning import CleanText, clean
 from detector.text.content import content_mask
 from detector.scorers.evidence import with_contacts
 from detector.scorers.features import contacts_in
-from detector.model.flagging import flags_for, priority
+from detector.model.flagging import flags_for, priority, shown
 from detector.registry import CURRENT, Registry
 from detector.risks import RISKS
 from detector.scorers.base import ModelFolderError, need
@@ -174,7 +174,7 @@ class Detector:
         `evidence_k`), contacts, model. `explain(ct, flags, k)` -> {risk: items}, when the scorer
         has the post's features at hand; else each flagged risk is explained on its own."""
         k = self.evidence_k if k is None else k
-        scores = {r: round(float(p), 4) for r, p in zip(self.labels, row)}
+        scores = {r: shown(p) for r, p in zip(self.labels, row)}
         flags = flags_for(scores, self.thresholds)
         ev = {}
         if evidence and flags:

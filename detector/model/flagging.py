@@ -1,6 +1,14 @@
 """From calibrated scores to flags and a review priority."""
 from __future__ import annotations
 
+DECIMALS = 4  # scores are written, flagged, ranked and evaluated at this precision
+
+
+def shown(p: float) -> float:
+    """A probability as the pipeline writes it and flags it: rounded to DECIMALS. Evaluation
+    rounds the same way, so it measures exactly the flags `jingwang score` writes."""
+    return round(float(p), DECIMALS)
+
 
 def flags_for(scores: dict[str, float], thresholds: dict[str, float]) -> list[str]:
     """Risks at or over their threshold, highest score first. A score of 0 is never a flag, even

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from detector.model.core import Detector
+from detector.model.flagging import shown
 from detector.risks import check_risk
 from training.trainers.calibrate import proba_and_uncalibrated
 from training.data.eval_sets import ALL, load_eval_data
@@ -42,7 +43,8 @@ class Evaluation:
 
 def risk_proba(det: Detector, texts: list[str], risk: str) -> np.ndarray:
     check_risk(risk, det.labels)
-    return det.predict_proba(texts)[:, det.labels.index(risk)].astype(np.float64)
+    p = det.predict_proba(texts)[:, det.labels.index(risk)]
+    return np.fromiter((shown(x) for x in p), np.float64, len(p))  # as `jingwang score` flags them
 
 
 def full_metrics(y: np.ndarray, p: np.ndarray, threshold: float, p_uncal: np.ndarray | None = None,
@@ -247,7 +249,7 @@ def write_predictions(path: Path, det: Detector, ld, proba: dict[str, np.ndarray
     pos = {r: {int(i): k for k, i in enumerate(idx)} for r, idx in index.items()}
     with open(path, "w", encoding="utf-8") as f:
         for i, (rid, text) in enumerate(zip(ld.ids, ld.texts)):
-            scores = {r: round(float(p[pos[r][i]]), 4) for r, p in proba.items() if i in pos[r]}
+            scores = {r: shown(p[pos[r][i]]) for r, p in proba.items() if i in pos[r]}
             row = {"id": rid, "text": text,
                    "labels": {r: int(ld.labels[r][i]) for r in proba if i in pos[r]},
                    "scores": scores, "flags": [r for r, v in scores.items() if v >= det.thresholds[r]]}
