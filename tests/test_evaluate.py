@@ -210,3 +210,10 @@ def test_evaluation_counts_the_flags_score_writes(tiny_model):
     assert raw[i] < det.thresholds["harassment"]
     assert "harassment" in det.score([texts[i]])[0]["flags"]
     assert risk_proba(det, [texts[i]], "harassment")[0] >= det.thresholds["harassment"]
+    from training.evaluation.evaluate import evaluate_set
+
+    y = np.array([1] * len(HARASS) + [0] * len(SAFE))
+    ev = evaluate_set(det, "tiny", texts, y, "harassment", n_boot=0, k_examples=0)  # the fast path
+    assert ev.p[i] >= det.thresholds["harassment"]
+    flagged = [k for k, t in enumerate(texts) if "harassment" in det.score([t])[0]["flags"]]
+    assert flagged == list(np.flatnonzero(ev.p >= det.thresholds["harassment"]))

@@ -43,8 +43,13 @@ class Evaluation:
 
 def risk_proba(det: Detector, texts: list[str], risk: str) -> np.ndarray:
     check_risk(risk, det.labels)
-    p = det.predict_proba(texts)[:, det.labels.index(risk)]
-    return np.fromiter((shown(x) for x in p), np.float64, len(p))  # as `jingwang score` flags them
+    return as_shown(det.predict_proba(texts)[:, det.labels.index(risk)])
+
+
+def as_shown(p: np.ndarray) -> np.ndarray:
+    """Probabilities as `jingwang score` writes and flags them (4 decimals), so evaluation counts
+    exactly its flags."""
+    return np.fromiter((shown(x) for x in p), np.float64, len(p))
 
 
 def full_metrics(y: np.ndarray, p: np.ndarray, threshold: float, p_uncal: np.ndarray | None = None,
@@ -102,7 +107,7 @@ def evaluate_set(det: Detector, name: str, texts: list[str], y: np.ndarray, risk
     y = np.asarray(y).astype(int)
     check_risk(risk, det.labels)
     both = proba_and_uncalibrated(det, texts, risk)  # fast models: one pass gives both
-    p, p_uncal = both if both is not None else (risk_proba(det, texts, risk), None)
+    p, p_uncal = (as_shown(both[0]), both[1]) if both is not None else (risk_proba(det, texts, risk), None)
     thr = det.thresholds[risk]
     m = full_metrics(y, p, thr, p_uncal, n_boot, target_precision, seed)
     m["calibration"] = _calibration_kind(det, risk)
