@@ -217,3 +217,18 @@ def test_evaluation_counts_the_flags_score_writes(tiny_model):
     assert ev.p[i] >= det.thresholds["harassment"]
     flagged = [k for k, t in enumerate(texts) if "harassment" in det.score([t])[0]["flags"]]
     assert flagged == list(np.flatnonzero(ev.p >= det.thresholds["harassment"]))
+
+
+def test_every_risk_of_one_set_is_scored_in_one_pass(tiny_model):
+    from training.evaluation.evaluate import risk_proba
+
+    det = Detector.from_pretrained(tiny_model)
+    calls, real = [], det.predict_proba
+    det.predict_proba = lambda texts: calls.append(len(texts)) or real(texts)
+    texts = HARASS + SAFE
+    got = {r: risk_proba(det, texts, r) for r in det.labels}
+    assert calls == [len(texts)]
+    for j, r in enumerate(det.labels):
+        assert np.allclose(got[r], real(texts)[:, j], atol=5e-5)
+    risk_proba(det, texts[:3], "harassment")  # other texts: scored again
+    assert calls == [len(texts), 3]

@@ -41,9 +41,18 @@ class Evaluation:
     examples: dict = field(default_factory=dict)
 
 
+_LAST: dict = {}  # the last model and texts scored, with every risk's probabilities
+
+
 def risk_proba(det: Detector, texts: list[str], risk: str) -> np.ndarray:
+    """`risk`'s probabilities of `texts`; the model scores every risk at once, so `--risk all` on
+    one set scores its texts once, not once per risk (a transformer takes minutes a pass)."""
     check_risk(risk, det.labels)
-    return as_shown(det.predict_proba(texts)[:, det.labels.index(risk)])
+    key = (id(det), det.model_id, len(texts), hash(tuple(texts)))
+    if _LAST.get("key") != key:
+        _LAST.clear()
+        _LAST.update(key=key, p=det.predict_proba(texts), det=det)  # holding det keeps its id unique
+    return as_shown(_LAST["p"][:, det.labels.index(risk)])
 
 
 def as_shown(p: np.ndarray) -> np.ndarray:
