@@ -57,10 +57,13 @@ def test_page_is_served_without_data_and_with_a_strict_csp(client):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "<script>" not in r.text and "p001" not in r.text  # no inline script, no queue data
-    js = client.get("/static/app.js")
-    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
-    for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert unsafe not in js.text
+    for name in ("common.js", "item.js", "app.js"):
+        js = client.get(f"/static/{name}")
+        assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+        for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert unsafe not in js.text, (name, unsafe)
+        assert f'src="/static/{name}"' in r.text
+    assert client.get("/static/index.html").status_code == 404  # only the files the page loads
     assert client.get("/static/app.css").status_code == 200
     assert client.get("/static/../db.py").status_code == 404
 

@@ -28,6 +28,8 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
+JS = "text/javascript; charset=utf-8"
+PAGE_FILES = {"common.js": JS, "item.js": JS, "app.js": JS, "app.css": "text/css; charset=utf-8"}  # all the page loads; scripts in this order
 MAX_BODY = 1 << 20  # bytes a request body may have (1 MiB): a decision is a few hundred
 
 
@@ -150,18 +152,16 @@ def _static(name: str, media_type: str):
 
 
 def _add_pages(app: FastAPI) -> None:
-    """The page and its two files: no data in them, no token needed."""
+    """The page and the files it loads (PAGE_FILES, nothing else): no data in them, no token needed."""
     @app.get("/", include_in_schema=False)
     def page():
         return _static("index.html", "text/html; charset=utf-8")
 
-    @app.get("/static/app.js", include_in_schema=False)
-    def script():
-        return _static("app.js", "text/javascript; charset=utf-8")
-
-    @app.get("/static/app.css", include_in_schema=False)
-    def style():
-        return _static("app.css", "text/css; charset=utf-8")
+    @app.get("/static/{name}", include_in_schema=False)
+    def page_file(name: str):
+        if name not in PAGE_FILES:
+            raise HTTPException(status_code=404, detail="Not Found")
+        return _static(name, PAGE_FILES[name])
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():

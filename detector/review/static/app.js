@@ -1,99 +1,6 @@
-// Jingwang review page. Plain JS, no dependencies, works offline.
-// Post texts and every other field of a record are untrusted: they are only ever inserted as
-// text (textContent / text nodes), never parsed as markup: no HTML-string APIs anywhere in this file.
-// Nor is any value's type assumed: an item may be malformed (a crawled `campaign` of
-// {"size": {"toString": 1}} throws in String() or a template literal), so every value goes
-// through txt / num / arr / obj below, and one item that cannot be drawn never stops the queue.
+// Jingwang review page: login, the queue, decisions, operations, keyboard and wiring. Uses
+// common.js and item.js, loaded before it. Untrusted values go in as text only: no HTML-string APIs.
 "use strict";
-
-const PAGE = 50;
-const TOKEN_KEY = "jingwang-review-token";
-const REVIEWER_KEY = "jingwang-reviewer";
-
-const state = {
-  token: null, labels: [], items: [], cursor: null, index: -1,
-  item: null, draft: null, saving: false, mine: 0, loading: false, filterTimer: null, operation: null,
-};
-
-const $ = (id) => document.getElementById(id);
-
-// Any JSON value as display text, without calling its own toString / valueOf.
-function txt(v) {
-  if (v === null || v === undefined) return "";
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  try { return JSON.stringify(v) ?? ""; } catch (e) { return "?"; }
-}
-const num = (v, fallback = 0) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
-const arr = (v) => (Array.isArray(v) ? v : []);
-const obj = (v) => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
-
-function el(tag, props, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (k === "text") node.textContent = txt(v);
-    else node.setAttribute(k, txt(v));
-  }
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    node.appendChild(c instanceof Node ? c : document.createTextNode(txt(c)));
-  }
-  return node;
-}
-
-function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
-function newId() {
-  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-function riskClass(risk) {
-  const i = state.labels.indexOf(risk);
-  return i >= 0 && i < 3 ? `r-${i}` : "r-other";
-}
-
-// ---------------------------------------------------------------- API
-
-class AuthError extends Error {}
-
-async function api(path, options = {}) {
-  const headers = Object.assign({ Authorization: `Bearer ${state.token}` }, options.headers || {});
-  const res = await fetch(path, Object.assign({}, options, { headers }));
-  if (res.status === 401) throw new AuthError("wrong or missing token");
-  return res;
-}
-
-async function getJSON(path) {
-  const res = await api(path);
-  if (!res.ok) throw new Error(`${res.status}: ${(await res.json().catch(() => ({}))).detail || res.statusText}`);
-  return res.json();
-}
-
-// POST a decision; network errors and 5xx are retried with the same decision id, so the server
-// can recognise a retry and never applies it twice.
-async function postDecision(itemId, body) {
-  let lastErr = null;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    if (attempt) await new Promise((r) => setTimeout(r, 300 * 2 ** attempt));
-    try {
-      const res = await api(`/api/items/${encodeURIComponent(itemId)}/decision`, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-      });
-      if (res.status >= 500) { lastErr = new Error(`server error ${res.status}`); continue; }
-      return res;
-    } catch (e) {
-      if (e instanceof AuthError) throw e;
-      lastErr = e;
-    }
-  }
-  throw lastErr;
-}
 
 // ---------------------------------------------------------------- login
 
@@ -231,168 +138,12 @@ async function select(i) {
   }
 }
 
-// ---------------------------------------------------------------- one item
-
-function showItem(it) {
-  state.item = it;
-  $("no-item").hidden = !!it;
-  $("item").hidden = !it;
-  if (!it) return;
-  state.draft = {};
-  const labels = it.labels ? obj(it.labels) : null;
-  for (const r of state.labels) state.draft[r] = labels ? (labels[r] === 1 ? 1 : 0) : (arr(it.flags).includes(r) ? 1 : 0);
-  $("note").value = labels ? txt(it.note) : "";
-  drawPart(() => renderMeta(it));
-  drawPart(() => renderText($("post-text"), it.text, it.evidence));
-  drawPart(() => renderEvidence(it.evidence));
-  drawPart(() => renderScores(it));
-  renderDraft();
-  drawPart(() => renderHistory(it));
-  $("reveal").hidden = !(it.masked && arr(it.pii).length);
-}
-
-// One part of the item view; if it throws on a malformed value, the rest is still drawn.
-function drawPart(draw) {
-  try { draw(); } catch (e) { status(`Part of this item cannot be shown (${txt(e && e.message)}).`, "err"); }
-}
-
-function renderMeta(it) {
-  const m = $("item-meta");
-  clear(m);
-  m.appendChild(el("span", {}, "id ", el("b", { text: it.id })));
-  const f = obj(it.fields);
-  if (f.author) m.appendChild(el("span", { text: `@${txt(f.author)}` }));
-  if (f.created_at) m.appendChild(el("span", { text: f.created_at }));
-  if (typeof f.url === "string" && /^https?:\/\//i.test(f.url)) {
-    m.appendChild(el("a", { href: f.url, target: "_blank", rel: "noopener noreferrer", text: "source" }));
-  }
-  m.appendChild(el("span", { text: `priority ${num(it.priority).toFixed(3)}` }));
-  if (it.model) m.appendChild(el("span", { text: `model ${txt(it.model)}` }));
-  if (it.campaign) {
-    const c = obj(it.campaign);
-    m.appendChild(el("a", { href: "#", title: "show this campaign's posts", onclick: (e) => {
-      e.preventDefault(); $("f-campaign").value = txt(c.cluster_id); $("f-status").value = "all"; reload();
-    }, text: `campaign ${txt(c.cluster_id)} · ${txt(c.size)} posts · score ${num(c.score).toFixed(2)}` }));
-  }
-  for (const op of arr(it.operations)) {
-    m.appendChild(el("a", { href: "#", class: "op-link", title: "show this operation's posts, accounts and contacts",
-      onclick: (e) => { e.preventDefault(); $("f-operation").value = txt(op); reload(); }, text: `operation ${txt(op)}` }));
-  }
-  m.appendChild(el("span", { text: it.status === "reviewed" ? `reviewed by ${txt(it.reviewer)} (v${txt(it.version)})` : "pending" }));
-}
-
-// The text with evidence spans highlighted. Spans index code points of the original text (Python
-// str indexes), so the text is split with Array.from, not by UTF-16 units. Each run of characters
-// with the same set of risks becomes one text node or one <mark> holding a text node.
-function renderText(container, text, evidence) {
-  clear(container);
-  const chars = Array.from(txt(text));
-  const hits = new Array(chars.length).fill(null);
-  for (const [risk, entries] of Object.entries(obj(evidence))) {
-    for (const e of arr(entries)) {
-      for (const sp of arr(obj(e).spans)) {
-        if (!Array.isArray(sp) || sp.length < 2) continue;
-        const s = Math.max(0, Math.floor(num(sp[0]))), t = Math.min(chars.length, Math.floor(num(sp[1])));
-        for (let i = s; i < t; i++) {
-          hits[i] = hits[i] || new Map();
-          hits[i].set(risk, (hits[i].get(risk) || []).concat([txt(e.term)]));
-        }
-      }
-    }
-  }
-  const key = (h) => (h ? Array.from(h.keys()).sort().join("|") : "");
-  let i = 0;
-  while (i < chars.length) {
-    let j = i + 1;
-    while (j < chars.length && key(hits[j]) === key(hits[i])) j++;
-    const piece = chars.slice(i, j).join("");
-    if (!hits[i]) {
-      container.appendChild(document.createTextNode(piece));
-    } else {
-      const risks = Array.from(hits[i].keys());
-      const mark = el("mark", { class: `ev ${riskClass(risks[0])}${risks.length > 1 ? " multi" : ""}` });
-      mark.title = risks.map((r) => `${r}: ${Array.from(new Set(hits[i].get(r))).join(", ")}`).join("\n");
-      mark.textContent = piece;
-      container.appendChild(mark);
-    }
-    i = j;
-  }
-}
-
-function renderEvidence(evidence) {
-  const box = $("evidence");
-  clear(box);
-  for (const [risk, list] of Object.entries(obj(evidence))) {
-    const entries = arr(list).map(obj);
-    if (!entries.length) continue;
-    const span = el("span", {}, el("span", { class: `badge ${riskClass(risk)}`, text: risk }), " ");
-    entries.forEach((e, k) => {
-      if (e.term !== undefined) {
-        const term = el("span", { class: "term", text: e.term });
-        if (Array.isArray(e.views)) term.title = `views: ${arr(e.views).map(txt).join(", ")}`;
-        span.appendChild(term);
-        // share: the item's part of the risk's score (README, Output format); older records: weight
-        if (typeof e.share === "number") span.appendChild(document.createTextNode(` ${Math.round(num(e.share) * 100)}%`));
-        else if (typeof e.weight === "number") span.appendChild(document.createTextNode(` ${num(e.weight).toFixed(2)}`));
-      } else if (e.cluster_id !== undefined) {
-        span.appendChild(el("span", { class: "term", text: `cluster ${txt(e.cluster_id)} (${txt(e.size)} posts)` }));
-      }
-      if (k < entries.length - 1) span.appendChild(document.createTextNode(" · "));
-    });
-    box.appendChild(span);
-  }
-}
-
-function renderScores(it) {
-  const body = $("scores").tBodies[0];
-  clear(body);
-  for (const r of state.labels) {
-    const p = num(obj(it.scores)[r]);
-    const fill = el("div");
-    fill.style.width = `${Math.round(Math.min(1, Math.max(0, p)) * 100)}%`;  // CSSOM: allowed under the CSP
-    const bar = el("div", { class: "bar" }, fill);
-    const flagged = arr(it.flags).includes(r);
-    body.appendChild(el("tr", { class: flagged ? "flagged" : "" },
-      el("td", { text: r }), el("td", {}, bar), el("td", { text: p.toFixed(3) }),
-      el("td", { text: flagged ? "flagged" : "" })));
-  }
-}
-
-function renderDraft() {
-  for (const b of $("label-buttons").children) b.setAttribute("aria-pressed", state.draft[b.dataset.risk] ? "true" : "false");
-}
-
-// Decisions and reveals of personal data, oldest first: both are the item's audit log.
-function renderHistory(it) {
-  const ol = $("history");
-  clear(ol);
-  const entries = arr(it.history).map(obj).concat(arr(it.reveals).map(obj))
-    .sort((a, b) => (txt(a.created_at) < txt(b.created_at) ? -1 : txt(a.created_at) > txt(b.created_at) ? 1 : 0));
-  if (!entries.length) { ol.appendChild(el("li", { text: "no decision yet" })); return; }
-  for (const d of entries) {
-    const when = el("span", { class: "when", text: txt(d.created_at).replace("T", " ").slice(0, 19) });
-    if (d.action === "reveal") {
-      ol.appendChild(el("li", { class: "reveal" }, when, " · ", el("b", { text: d.reviewer }), " · revealed personal data",
-        arr(d.kinds).length ? ` (${arr(d.kinds).map(txt).join(", ")})` : ""));
-      continue;
-    }
-    const yes = state.labels.filter((r) => obj(d.labels)[r] === 1);
-    ol.appendChild(el("li", {}, when, " · ",
-      el("b", { text: d.reviewer }), " · ", yes.length ? yes.join(", ") : "not risky",
-      d.note ? ` · “${txt(d.note)}”` : "", d.source && d.source !== "api" ? ` (${txt(d.source)})` : ""));
-  }
-}
+// ---------------------------------------------------------------- decisions
 
 function toggle(risk) {
   if (!state.item) return;
   state.draft[risk] = state.draft[risk] ? 0 : 1;
   renderDraft();
-}
-
-function status(text, kind) {
-  const s = $("save-status");
-  s.textContent = text;
-  s.className = kind || "";
 }
 
 async function save(labels) {
@@ -441,7 +192,7 @@ async function refreshStats() {
   } catch (e) { /* shown on the next action */ }
 }
 
-// ---------------------------------------------------------------- operations and personal data
+// ---------------------------------------------------------------- operations
 
 // An operation on one screen: its accounts, contacts and risks above its posts (the queue).
 async function loadOperation(id) {
@@ -504,31 +255,6 @@ async function loadOperationList() {
         text: `${txt(op.size)} posts · ${arr(op.authors).length} accounts · ${txt(op.pending)} pending` }));
     }
   } catch (e) { /* no operations imported */ }
-}
-
-// Personal data is masked unless a reviewer asks; the server logs the reveal before answering.
-async function revealItem() {
-  const it = state.item;
-  if (!it) return;
-  const reviewer = $("reviewer").value.trim();
-  if (!reviewer) { status("Type your name in the Reviewer box first.", "err"); $("reviewer").focus(); return; }
-  try {
-    const res = await api(`/api/items/${encodeURIComponent(txt(it.id))}/reveal`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reviewer }) });
-    const data = obj(await res.json());
-    if (!res.ok) { status(`Not revealed: ${txt(data.detail)}`, "err"); return; }
-    if (!state.item || state.item.id !== it.id) return;
-    state.item = Object.assign({}, it, { text: data.text, evidence: data.evidence, fields: data.fields, masked: false,
-      reveals: data.reveals, history: data.history });
-    drawPart(() => renderText($("post-text"), data.text, data.evidence));
-    drawPart(() => renderEvidence(data.evidence));
-    drawPart(() => renderHistory(state.item));
-    $("reveal").hidden = true;
-    status(`Personal data of ${txt(it.id)} shown; the reveal is in its history.`, "ok");
-  } catch (e) {
-    if (e instanceof AuthError) showLogin("The token is no longer accepted.");
-    else status(`Not revealed (${e.message}).`, "err");
-  }
 }
 
 // ---------------------------------------------------------------- keyboard
