@@ -232,3 +232,20 @@ def test_every_risk_of_one_set_is_scored_in_one_pass(tiny_model):
         assert np.allclose(got[r], real(texts)[:, j], atol=5e-5)
     risk_proba(det, texts[:3], "harassment")  # other texts: scored again
     assert calls == [len(texts), 3]
+
+
+def test_evaluate_tables_fit_80_columns(tiny_model, tmp_path):
+    from tests.conftest import HARASS, RUMOR, SAFE
+
+    rows = ([{"text": t, "rumor": 0, "harassment": 1, "platform": "weibo-comments"} for t in HARASS]
+            + [{"text": t, "rumor": 1, "harassment": 0, "platform": "douyin"} for t in RUMOR]
+            + [{"text": t, "rumor": 0, "harassment": 0, "platform": "douyin"} for t in SAFE])
+    data = tmp_path / "multi.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    r = CliRunner().invoke(app, ["evaluate", str(tiny_model), str(data), "--risk", "all", "--by", "platform",
+                                 "--out", str(tmp_path / "o"), "--bootstrap", "20", "--no-report"],
+                           env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "harassment by slice" in r.output and "0." in r.output
+    assert "…" not in r.output  # no number cut short
+    assert max(map(len, r.output.splitlines())) <= 80, r.output

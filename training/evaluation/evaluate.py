@@ -290,14 +290,14 @@ def _fmt(v) -> str:
 
 
 def print_metrics(metrics: dict, console: Console | None = None) -> None:
-    console = console or Console(width=max(Console().width, 140))
-    t = Table(title="jingwang evaluate")
-    t.add_column("risk")
-    for k in KEYS:
-        t.add_column(k, justify="right")
+    console = console or Console()
+    t = Table(title="jingwang evaluate")  # a column per risk: three risks fit 80 columns
+    t.add_column("metric", no_wrap=True)
     risks = {r: m for r, m in metrics.items() if r != "all_risks"}
-    for risk, m in risks.items():
-        t.add_row(risk, *[str(m[k]) if k == "n" else _fmt(m[k]) for k in KEYS])
+    for risk in risks:
+        t.add_column(risk, justify="right", no_wrap=True)
+    for k in KEYS:
+        t.add_row(k, *[str(m[k]) if k == "n" else _fmt(m[k]) for m in risks.values()])
     console.print(t)
     for risk, m in risks.items():
         console.print(f"{risk}: {m['flags']} flags, {m['confusion']['tp']} right; flag rate "
@@ -319,13 +319,22 @@ def print_metrics(metrics: dict, console: Console | None = None) -> None:
                       highlight=False)
 
 
+# The slice table's columns on a terminal (every key is in metrics.json): short names, 3 decimals,
+# so that it fits 80 columns without cutting a number.
+SLICE_COLUMNS = (("n", "n"), ("positives", "pos"), ("flags", "flags"), ("precision", "P"), ("recall", "R"),
+                 ("f1", "F1"), ("flag_rate", "flag %"), ("false_flags_per_1000", "false/1k"))
+
+
 def print_slices(risk: str, by: dict, console: Console) -> None:
-    t = Table(title=f"{risk} by slice")
-    t.add_column("slice")
-    for k in SLICE_KEYS:
-        t.add_column(k.replace("_per_1000", "/1000"), justify="right")
+    t = Table(title=f"{risk} by slice (P, R, F1 of the flags; false flags per 1,000 posts)")
+    t.add_column("slice", overflow="fold")
+    for _, name in SLICE_COLUMNS:
+        t.add_column(name, justify="right", no_wrap=True)
     for v, m in list(by.items())[:30]:
-        t.add_row(v[:30], *[str(m[k]) if isinstance(m[k], int) else _fmt(m[k]) for k in SLICE_KEYS])
+        cells = [str(m[k]) if isinstance(m[k], int) else "—" if m[k] is None or m[k] != m[k]
+                 else f"{100 * m[k]:.1f}" if k == "flag_rate" else f"{m[k]:.1f}" if k == "false_flags_per_1000"
+                 else f"{m[k]:.3f}" for k, _ in SLICE_COLUMNS]
+        t.add_row(v[:30], *cells)
     console.print(t)
 
 
