@@ -115,3 +115,16 @@ def tiny_model(tiny_root, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "tiny"
     train_fast(tiny_recipe(), out, root=tiny_root, log=lambda m: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def second_model(tiny_root, tmp_path_factory) -> Path:
+    """A second, differently regularised tiny fast model (the cascade's second member in tests)."""
+    from training.trainers.fast import train_fast
+
+    recipe = tiny_recipe()
+    recipe["model"]["name"] = "tiny2"
+    recipe["classifier"]["C"] = 0.05
+    out = tmp_path_factory.mktemp("second") / "tiny2"
+    train_fast(recipe, out, root=tiny_root, log=lambda m: None)
+    return out

@@ -13,7 +13,6 @@ import training.cli.model  # noqa: F401  (registers `jingwang model cascade`)
 from detector.model.cascade import Cascade, cascade_config, in_band
 from detector.model.core import Detector
 from detector.batch.run import score_file
-from tests.conftest import tiny_recipe
 from tests.test_scale import read_jsonl, write_posts
 from training.trainers.cascade import band_candidates, choose_band, macro_f1
 from training.cli import app as _full_app
@@ -21,18 +20,6 @@ from training.cli import app as _full_app
 app = _full_app()
 
 LABELS = ["rumor", "paid_posting", "harassment"]
-
-
-@pytest.fixture(scope="module")
-def second_model(tiny_root, tmp_path_factory):
-    from training.trainers.fast import train_fast
-
-    recipe = tiny_recipe()
-    recipe["model"]["name"] = "tiny2"
-    recipe["classifier"]["C"] = 0.05
-    out = tmp_path_factory.mktemp("second") / "tiny2"
-    train_fast(recipe, out, root=tiny_root, log=lambda m: None)
-    return out
 
 
 def synthetic(n: int = 3000, seed: int = 0):

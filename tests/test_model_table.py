@@ -8,24 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import PROJECT, TEST, tiny_recipe
+from tests.conftest import PROJECT, TEST
 from training.evaluation.evaluate import evaluate_set
 
 spec = importlib.util.spec_from_file_location("model_table", PROJECT / "benchmarks" / "model_table.py")
 model_table = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(model_table)
-
-
-@pytest.fixture(scope="module")
-def second_model(tiny_root, tmp_path_factory):
-    from training.trainers.fast import train_fast
-
-    recipe = tiny_recipe()
-    recipe["model"]["name"] = "tiny2"
-    recipe["classifier"]["C"] = 0.05
-    out = tmp_path_factory.mktemp("second") / "tiny2"
-    train_fast(recipe, out, root=tiny_root, log=lambda m: None)
-    return out
 
 
 def test_cascade_routing_every_post_is_measured_as_its_second_model(tiny_model, second_model, tiny_root, tmp_path):

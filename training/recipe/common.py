@@ -56,6 +56,22 @@ class Model:
 
 
 @dataclass(kw_only=True)
+class SourceData:
+    """The `[data]` settings every trained model type shares (their meanings: configs/fast.toml)."""
+    sources: list[str]
+    train_split: str = "train"
+    dev_split: str = "dev"
+    test_split: str = "test"
+    limit: dict[str, int] = field(default_factory=dict)          # source -> at most this many rows
+    source_weight: dict[str, PerRisk] = field(default_factory=dict)  # source -> weight of its rows (SOURCE_WEIGHT)
+    mask: dict[str, list[str]] = field(default_factory=dict)    # source -> risks its rows take no part in
+    cross_negative_weight: PerRisk = 0.0
+
+    def named_splits(self) -> dict[str, str]:
+        return {"train": self.train_split, "dev": self.dev_split, "test": self.test_split}
+
+
+@dataclass(kw_only=True)
 class Calibration:
     method: str = field(default="sigmoid", metadata={"choices": CALIBRATION_METHODS})
 

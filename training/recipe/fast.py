@@ -4,26 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from detector.scorers.features import FeaturizerConfig
-from training.recipe.common import CLASS_WEIGHTS, Calibration, Model, PerRisk, Recipe, Segmentation, Sources
+from training.recipe.common import (CLASS_WEIGHTS, Calibration, Model, PerRisk, Recipe, Segmentation, SourceData,
+                                    Sources)
 from training.typed import build
 
 
 @dataclass(kw_only=True)
-class FastData:
-    sources: list[str]
-    train_split: str = "train"
-    dev_split: str = "dev"
-    test_split: str = "test"
-    limit: dict[str, int] = field(default_factory=dict)          # source -> at most this many rows
-    source_weight: dict[str, PerRisk] = field(default_factory=dict)  # source -> row weight (SOURCE_WEIGHT)
-    mask: dict[str, list[str]] = field(default_factory=dict)    # source -> risks its rows take no part in
-    cross_negative_weight: PerRisk = 0.0
+class FastData(SourceData):
     domain_gate: list[str] = field(default_factory=list)        # risks with a domain gate
     gate_sources: Sources = None
     gate_saturation: float = 1.0
-
-    def named_splits(self) -> dict[str, str]:
-        return {"train": self.train_split, "dev": self.dev_split, "test": self.test_split}
 
 
 @dataclass(kw_only=True)

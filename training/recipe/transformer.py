@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.recipe.common import BALANCE_MODES, Model, PerRisk, Recipe, Segmentation, Sources
+from training.recipe.common import BALANCE_MODES, Model, Recipe, Segmentation, SourceData, Sources
 from training.recipe.fast import FastCalibration, FastThresholds
 
 
@@ -19,20 +19,9 @@ class TransformerModel(Model):
 
 
 @dataclass(kw_only=True)
-class TransformerData:
-    sources: list[str]
-    train_split: str = "train"
-    dev_split: str = "dev"
-    test_split: str = "test"
+class TransformerData(SourceData):
+    # source_weight: the loss weight of a source's rows
     balance: str = field(default="uniform", metadata={"choices": BALANCE_MODES})
-    # the same meanings as configs/fast.toml (training/recipe/fast.py FastData)
-    limit: dict[str, int] = field(default_factory=dict)          # source -> at most this many rows
-    source_weight: dict[str, PerRisk] = field(default_factory=dict)  # source -> loss weight of its rows
-    mask: dict[str, list[str]] = field(default_factory=dict)    # source -> risks its rows take no part in
-    cross_negative_weight: PerRisk = 0.0
-
-    def named_splits(self) -> dict[str, str]:
-        return {"train": self.train_split, "dev": self.dev_split, "test": self.test_split}
 
 
 @dataclass(kw_only=True)
