@@ -14,7 +14,10 @@ from detector.model.core import Detector
 from training.cli import app as _full_app
 
 app = _full_app()
-from training.trainers.ensemble import build_ensemble, weight_grid
+from training.data.splits import Split, load_split
+from training.evaluation.evaluate import risk_proba
+from training.recipe import as_recipe
+from training.trainers.ensemble import build_ensemble, tune_weights, weight_grid
 from training.trainers.transformer import train_transformer
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -125,8 +128,57 @@ def test_cli_scores_with_the_ensemble(tiny_ensemble, tmp_path):
                 assert all(0 <= s < e <= len(rows[got.index(x)]["text"]) for s, e in item["spans"])
 
 
+def cold_dev_false_flags(det: Detector, root: Path) -> float:
+    """The ensemble's harassment false flags per 1,000 COLD dev posts, scored afresh and flagged
+    as `jingwang score` flags them (scores rounded to 4 decimals)."""
+    dev = load_split(["cold"], "dev", det.labels, root, evasion=None)
+    flags = risk_proba(det, dev.texts, "harassment") >= det.thresholds["harassment"]
+    return 1000 * float(np.sum(flags & (dev.y[:, det.labels.index("harassment")] == 0))) / len(dev.texts)
+
+
+def test_a_budget_rule_holds_on_the_budget_sources_dev_rows(tiny_model, tiny_transformer, tiny_root, tmp_path):
+    recipe = ensemble_recipe([tiny_model, tiny_transformer], "tune")
+    recipe["ensemble"]["per_risk"] = True
+    plain = build_ensemble(recipe, tmp_path / "f1", log=lambda m: None, root=tiny_root)
+    assert cold_dev_false_flags(plain, tiny_root) > 50   # the F1 threshold flags more: the budget bites
+    recipe["thresholds"] = {"rule": {"harassment": "budget"}, "max_false_flags": {"harassment": 50},
+                            "budget_sources": ["cold"]}
+    det = build_ensemble(recipe, tmp_path / "budget", log=lambda m: None, root=tiny_root)
+    assert cold_dev_false_flags(det, tiny_root) <= 50
+    metrics = json.loads((tmp_path / "budget" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["dev_by_source"]["harassment"]["cold"]["false_flags_per_1000"] <= 50
+    cfg = json.loads((tmp_path / "budget" / "config.json").read_text(encoding="utf-8"))
+    assert cfg["recipe"]["thresholds"]["rule"]["harassment"] == "budget"
+    assert cfg["recipe"]["thresholds"]["max_false_flags"] == {"harassment": 50}
+    assert cfg["recipe"]["thresholds"]["budget_sources"] == ["cold"]
+
+
+def test_select_sources_choose_the_dev_rows_the_weights_are_tuned_on():
+    # member a separates the cold rows and ranks weibo21's backwards (below its cold scores), member b
+    # the reverse; on the average both sources are backwards. The threshold: precision 0.99 on every row
+    y = np.array([1, 0, 1, 0, 1, 0, 1, 0], float)[:, None]
+    src = np.array(["cold"] * 4 + ["weibo21"] * 4)
+    a = np.array([0.6, 0.4, 0.55, 0.45, 0.05, 0.4, 0.1, 0.45])[:, None]
+    b = np.array([0.05, 0.4, 0.1, 0.45, 0.6, 0.4, 0.55, 0.45])[:, None]
+    dev = Split([""] * 8, y, src)
+
+    def tuned(select):
+        recipe = as_recipe({"model": {"type": "ensemble", "labels": ["rumor"]},
+                            "ensemble": {"members": ["a", "b"], "grid_step": 0.5},
+                            "data": {"sources": ["cold", "weibo21"], "select_sources": select},
+                            "thresholds": {"rule": "precision:0.99"}})
+        return tune_weights([a, b], dev, ["rumor"], recipe, log=lambda m: None)[0]
+
+    assert tuned({"rumor": ["cold"]}) == [1.0, 0.0]
+    assert tuned({"rumor": ["weibo21"]}) == [0.0, 1.0]
+    with pytest.raises(ValueError, match=r"no dev rows of sms_spam annotate risk 'rumor'"):
+        tuned(["sms_spam"])
+
+
 def test_ensemble_recipe_parses():
     with open(PROJECT / "configs" / "ensemble.toml", "rb") as f:
         recipe = tomllib.load(f)
     assert recipe["model"]["type"] == "ensemble" and len(recipe["ensemble"]["members"]) >= 2
     assert recipe["ensemble"]["weights"] == "tune" or len(recipe["ensemble"]["weights"]) == len(recipe["ensemble"]["members"])
+    assert {"max_false_flags", "budget_sources", "sources", "rule"} <= set(recipe["thresholds"])
+    assert set(recipe["data"]["select_sources"]) == {"rumor", "paid_posting", "harassment"}

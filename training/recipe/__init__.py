@@ -7,7 +7,7 @@ One module per model type (common, fast, transformer, ensemble, cascade: its sec
 (reading a file); everything is importable from `training.recipe`."""
 from training.recipe.common import (  # noqa: F401
     BALANCE_MODES, CALIBRATION_METHODS, CLASS_WEIGHTS, Calibration, Cleaning, LIBRARIES, Model,
-    PerRisk, Recipe, RecipeInfo, SOURCE_WEIGHT, Segmentation, Sources, Thresholds, library_versions,
+    PerRisk, Recipe, RecipeInfo, SOURCE_WEIGHT, Segmentation, Sources, library_versions,
     per_risk, read_toml, risk_sources, risk_value,
 )
 from training.recipe.fast import (  # noqa: F401

@@ -77,11 +77,6 @@ class Calibration:
 
 
 @dataclass(kw_only=True)
-class Thresholds:
-    rule: str = "f1"      # f1 | macro_f1 | precision:P, chosen on dev
-
-
-@dataclass(kw_only=True)
 class Recipe:
     content_gate: bool = True  # posts without words are not flagged (detector/text/content.py)
     cleaning: Cleaning = field(default_factory=Cleaning)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.recipe.common import Model, PerRisk, Recipe, Thresholds
+from training.recipe.common import Model, PerRisk, Recipe, Sources
+from training.recipe.fast import FastThresholds
 
 
 @dataclass(kw_only=True)
@@ -21,6 +22,7 @@ class EnsembleData:
     test_split: str = "test"
     dev_subset: int = 0
     test_subset: int = 0
+    select_sources: Sources = None  # weights tuned by dev macro-F1 on these sources' dev rows (None = all)
 
 
 @dataclass(kw_only=True)
@@ -28,7 +30,8 @@ class EnsembleRecipe(Recipe):
     model: Model
     ensemble: Ensemble
     data: EnsembleData
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    # as the fast and transformer recipes (training/trainers/calibrate.py risk_threshold)
+    thresholds: FastThresholds = field(default_factory=FastThresholds)
 
 
 # -- retrain (configs/retrain.toml) ---------------------------------------------------------------

@@ -13,10 +13,11 @@ from training.typed import apply_overrides, build, check_path, merge, parse_over
 
 RECIPES: dict[str, type] = {"fast": FastRecipe, "transformer": TransformerRecipe, "ensemble": EnsembleRecipe,
                             "cascade": CascadeRecipe}
-PER_RISK = {"data": ("cross_negative_weight", "gate_sources"), "classifier": ("C", "nb_scale"),
+PER_RISK = {"data": ("cross_negative_weight", "gate_sources", "select_sources"), "classifier": ("C", "nb_scale"),
             "calibration": ("sources",), "thresholds": ("rule", "sources", "max_false_flags", "budget_sources"),
             "train": ("select_sources",), "distill": ("weight",)}
-SOURCE_TABLES = (FastRecipe, TransformerRecipe)   # recipes with data.source_weight, data.mask and "budget" thresholds
+SOURCE_TABLES = (FastRecipe, TransformerRecipe)   # recipes with data.source_weight and data.mask
+RULES = ("f1", "macro_f1", "budget")   # and precision:P (training/trainers/calibrate.py risk_threshold)
 
 
 def recipe_class(raw: dict) -> type:
@@ -56,10 +57,8 @@ def check_risks(recipe: Recipe) -> None:
                 raise ValueError(unknown_key(risk, labels, "risk", f"{where}."))
     rules = recipe.thresholds.rule
     for rule in rules.values() if isinstance(rules, dict) else [rules]:
-        allowed = rule in ("f1", "macro_f1") or (rule == "budget" and isinstance(recipe, SOURCE_TABLES))
-        if not allowed and not (rule.startswith("precision:") and _number(rule.split(":", 1)[1])):
-            raise ValueError(f"thresholds.rule {rule!r} is not a rule: use f1, macro_f1, precision:P"
-                             + (" or budget" if isinstance(recipe, SOURCE_TABLES) else ""))
+        if rule not in RULES and not (rule.startswith("precision:") and _number(rule.split(":", 1)[1])):
+            raise ValueError(f"thresholds.rule {rule!r} is not a rule: use f1, macro_f1, precision:P or budget")
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:

@@ -38,26 +38,33 @@ def fit_calibrator(z: np.ndarray, y: np.ndarray, method: str = "sigmoid") -> Cal
 
 def calibrate_risk(risk: str, calibration, thresholds, dev_scores) -> tuple[Calibrator, float]:
     """(calibrator, threshold) of one risk, the same way for every trainer: the calibrator fitted on
-    the dev rows of `calibration.sources`, the threshold by `thresholds.rule` on the dev rows of
-    `thresholds.sources`, then raised until `thresholds.max_false_flags` holds on the dev rows of
-    `budget_sources` ("budget": the review budget alone sets it — for a risk too rare on real posts,
-    and whose dev rows elsewhere are generated text, for a precision or F1 rule to mean anything).
+    the dev rows of `calibration.sources`, then the threshold by `risk_threshold`.
     `dev_scores(sources, cal)` -> (scores, labels) of the dev rows of `sources` annotating the risk
     (None = every source): logits when `cal` is None, else the final probabilities."""
     z, y = dev_scores(risk_sources(calibration.sources, risk), None)
     cal = fit_calibrator(z, y, calibration.method)
+    return cal, risk_threshold(risk, thresholds, lambda sources: dev_scores(sources, cal))
+
+
+def risk_threshold(risk: str, thresholds, dev_proba) -> float:
+    """The threshold of one risk: by `thresholds.rule` on the dev rows of `thresholds.sources`, then
+    raised until `thresholds.max_false_flags` holds on the dev rows of `budget_sources` ("budget":
+    the review budget alone sets it — for a risk too rare on real posts, and whose dev rows elsewhere
+    are generated text, for a precision or F1 rule to mean anything). `dev_proba(sources)` ->
+    (final probabilities, labels) of the dev rows of `sources` annotating the risk (None = every
+    source). Also the ensemble's, whose averaged member probabilities are already calibrated."""
     rule = str(risk_value(thresholds, "rule", risk))
     budget = per_risk(thresholds.max_false_flags, risk, None)
     if rule == "budget" and budget is None:
         raise ValueError(f"thresholds.rule of {risk!r} is 'budget' but thresholds.max_false_flags names no budget for it")
     thr = 0.0
     if rule != "budget":
-        p, y = dev_scores(risk_sources(thresholds.sources, risk), cal)
+        p, y = dev_proba(risk_sources(thresholds.sources, risk))
         thr = choose_threshold(y, p, rule)
     if budget is not None:
-        p, y = dev_scores(risk_sources(thresholds.budget_sources, risk), cal)
+        p, y = dev_proba(risk_sources(thresholds.budget_sources, risk))
         thr = max(thr, threshold_for_false_flags(y, p, float(budget)))
-    return cal, thr
+    return thr
 
 
 def _fit_temperature(z: np.ndarray, y: np.ndarray) -> float:
