@@ -5,6 +5,8 @@ import numpy as np
 from sklearn.metrics import (accuracy_score, average_precision_score, f1_score,
                              precision_recall_fscore_support, roc_auc_score)
 
+from detector.model.flagging import DECIMALS, shown
+
 
 def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 15) -> list[tuple[int, float, float]]:
     """(rows, mean predicted probability, share of positives) of each non-empty equal-width bin."""
@@ -183,5 +185,8 @@ def threshold_for_false_flags(y: np.ndarray, p: np.ndarray, max_per_1000: float)
     allowed = int(np.floor(max_per_1000 * len(y) / 1000))
     if allowed >= len(neg):
         return 0.0
-    # flag p >= t: fewer than allowed+1 negatives may reach t, so t must exceed the (allowed+1)-th highest
-    return float(np.nextafter(neg[allowed], np.inf))
+    # flag shown(p) >= t: fewer than allowed+1 negatives may reach t, so t must exceed the
+    # (allowed+1)-th highest as `jingwang score` writes it (rounded to DECIMALS): the next step
+    # of DECIMALS above it, else a negative just under t that rounds onto t would be flagged
+    step = 10.0 ** -DECIMALS
+    return round(shown(neg[allowed]) + step, DECIMALS)
