@@ -112,3 +112,28 @@ def test_a_broken_cascade_file_is_one_sentence_naming_it(tmp_path, text, needle)
     with pytest.raises(ModelFolderError) as e:
         cascade_config(tmp_path)
     assert str(tmp_path / "cascade.json") in str(e.value) and needle in str(e.value)
+
+
+def test_band_sources_judge_each_risk_on_its_own_rows():
+    """The band is judged on the rows `band.sources` names: where the fast model is wrong only on
+    source b, choosing on b routes more posts than choosing on every row."""
+    import numpy as np
+    from training.trainers.cascade import choose_band, select_rows
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    source = np.array(["a"] * (n // 2) + ["b"] * (n // 2))
+    y = (rng.random(n) < 0.3).astype(float)[:, None]
+    p2 = np.where(y[:, 0] == 1, 0.9, 0.1)[:, None]               # the second model is right
+    noise = np.where(source == "b", 0.35, 0.02)                    # the fast one only on a
+    p1 = np.clip(p2[:, 0] + rng.normal(0, 1, n) * noise, 0, 1)[:, None]
+    t = {"harassment": 0.5}
+    every, _ = choose_band(p1, p2, y, t, t, ["harassment"], 0.003)
+    on_b, _ = choose_band(p1, p2, select_rows(y, source, ["harassment"], {"harassment": ["b"]}),
+                          t, t, ["harassment"], 0.003)
+    width = lambda b: 0 if b is None else ((p1[:, 0] >= b[0]) & (p1[:, 0] < b[1])).mean()
+    assert width(on_b["harassment"]) > width(every["harassment"])
+    kept = select_rows(y, source, ["harassment"], {"harassment": ["b"]})
+    assert np.isnan(kept[source == "a"]).all() and not np.isnan(kept[source == "b"]).any()
+    with pytest.raises(ValueError, match="band.sources: no dev rows of c annotate 'harassment'"):
+        select_rows(y, source, ["harassment"], {"harassment": ["c"]})

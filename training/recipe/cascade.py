@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.recipe.common import Model, Recipe
+from training.recipe.common import Model, Recipe, Sources
 
 
 @dataclass(kw_only=True)
@@ -28,6 +28,9 @@ class Band:
     traffic: str = ""         # JSONL of real unlabeled posts whose routed share is minimised ("" = the dev texts)
     subset: int = 0           # at most this many dev rows per source (0 = all)
     split: str = "dev"        # the labeled split the band is chosen on
+    # per risk, the dev rows max_loss is measured on: the sources whose posts the thresholds were
+    # made for (e.g. {harassment = ["real"]}); None = every dev row of the members' sources
+    sources: Sources = None
 
     def __post_init__(self):
         if self.max_loss < 0 or self.subset < 0:

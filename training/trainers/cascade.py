@@ -122,21 +122,44 @@ def read_texts(path: Path, n: int = TRAFFIC_ROWS, seed: int = 13) -> list[str]:
     return random.Random(seed).sample(texts, n) if len(texts) > n else texts
 
 
-def dev_probabilities(first: Detector, second: Detector, split: str, root=None, subset: int = 0):
+def dev_probabilities(first: Detector, second: Detector, split: str, root=None, subset: int = 0,
+                      select: dict | list | None = None):
+    """Dev texts, labels, both members' probabilities and the sources. `select` (per risk or once:
+    source names) keeps each risk's labels on those sources' rows only (NaN elsewhere), so the
+    band is judged on the posts the thresholds were made for."""
     recipe = second.config.get("recipe") or first.config.get("recipe") or {}
-    sources = recipe.get("data", {}).get("sources") or ["cold", "weibo21", "sms_spam"]
+    sources = list(recipe.get("data", {}).get("sources") or ["cold", "weibo21", "sms_spam"])
+    named = select.values() if isinstance(select, dict) else [select or []]
+    sources += [s for keep in named for s in keep or [] if s not in sources]   # rows the band is judged on
     rows = load_split(sources, split, first.labels, root, evasion=None, subset=subset)
-    texts, y = rows.texts, rows.y
+    texts, y = rows.texts, select_rows(rows.y, np.asarray(rows.source), first.labels, select)
     cols = [second.labels.index(r) for r in first.labels]
     return texts, y, first.predict_proba(texts), second.predict_proba(texts)[:, cols], sources
 
 
+def select_rows(y: np.ndarray, source: np.ndarray, labels: list[str], select: dict | list | None) -> np.ndarray:
+    """`y` with each risk's labels outside its selected sources set to NaN (None = all kept). A
+    risk left with no labeled row is an error naming it."""
+    if not select:
+        return y
+    y = y.astype(float).copy()
+    for j, risk in enumerate(labels):
+        keep = select.get(risk) if isinstance(select, dict) else select
+        if keep is None:
+            continue
+        y[~np.isin(source, list(keep)), j] = np.nan
+        if np.isnan(y[:, j]).all():
+            raise ValueError(f"band.sources: no dev rows of {', '.join(keep)} annotate {risk!r}")
+    return y
+
+
 def build_cascade(fast: str | Path, second: str | Path, out: str | Path, max_loss: float = 0.003,
                   traffic: str | Path | None = None, subset: int = 0, split: str = "dev", root=None,
-                  log=print) -> dict:
-    """Choose the band on `split` and write OUT/cascade.json; returns what was measured."""
+                  log=print, select: dict | list | None = None) -> dict:
+    """Choose the band on `split` (each risk judged on its `select` sources' rows) and write
+    OUT/cascade.json; returns what was measured."""
     first, sec = Detector.from_pretrained(fast), Detector.from_pretrained(second)
-    texts, y, p1, p2, sources = dev_probabilities(first, sec, split, root, subset)
+    texts, y, p1, p2, sources = dev_probabilities(first, sec, split, root, subset, select)
     log(f"{split}: {len(texts)} labeled texts from {', '.join(sources)}")
     p_traffic = first.predict_proba(read_texts(Path(traffic))) if traffic else None
     band, report = choose_band(p1, p2, y, first.thresholds, sec.thresholds, first.labels, max_loss, p_traffic)
@@ -146,7 +169,7 @@ def build_cascade(fast: str | Path, second: str | Path, out: str | Path, max_los
     out.mkdir(parents=True, exist_ok=True)
     second_ref = os.path.relpath(os.path.abspath(second), os.path.abspath(out))
     cfg = {"first": first.model_id, "second": second_ref, "band": {r: (list(b) if b else None) for r, b in band.items()},
-           "max_loss": max_loss, "chosen_on": {"split": split, "sources": sources, "n": len(texts),
+           "max_loss": max_loss, "chosen_on": {"split": split, "sources": sources, "n": len(texts), "select": select,
                                                "traffic": str(traffic) if traffic else None}, "dev": report}
     (out / CASCADE).write_text(json.dumps(cfg, indent=2, ensure_ascii=False), encoding="utf-8")
     return {"band": band, **report}
