@@ -9,6 +9,7 @@ import numpy as np
 
 from detector.text.cleaning import CleanText, clean
 from detector.text.content import content_mask
+from detector.text.pii import exposes
 from detector.scorers.evidence import with_contacts
 from detector.scorers.features import contacts_in
 from detector.model.flagging import flags_for, priority, shown
@@ -20,6 +21,11 @@ from detector.model.subtypes import SubtypeHead, subtypes_for
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
+# doxxing rule: a post that puts personal data (ID number, phone, address, plate, bank card) next
+# to a person it points at, with an exposure word (人肉, 开盒, 曝光, 扩散 …), scores harassment at
+# least this (detector/text/pii.py doxxing_evidence). The models see too few such posts to learn
+# them; the rule fired on none of 40,000 random real comments (docs/operations.md)
+DOXXING_FLOOR = 0.9
 EVIDENCE_K = 5  # evidence items per flagged risk, unless Detector.evidence_k or score(k=) says otherwise
 CHUNK = 4096  # posts featurized together in score(): bounded memory for long lists
 
@@ -70,6 +76,7 @@ class Detector:
         self.evasion = bool(self.config.get("cleaning", {}).get("evasion", True))
         # posts without words are never flagged for rumor/harassment (detector/text/content.py)
         self.content_gate = bool(self.config.get("content_gate", True))
+        self.doxxing_rule = bool(self.config.get("doxxing_rule", True)) and "harassment" in self.labels
         self.evidence_k = EVIDENCE_K
         self.subtype_head: SubtypeHead | None = None  # each flagged risk's subtypes (detector/model/subtypes.py)
 
@@ -130,6 +137,13 @@ class Detector:
     def _gate(self, p: np.ndarray, cleaned: list[CleanText]) -> np.ndarray:
         if self.content_gate:
             p = p * content_mask([c.text for c in cleaned], self.labels)
+        if self.doxxing_rule:
+            j = self.labels.index("harassment")
+            floor = max(DOXXING_FLOOR, self.thresholds["harassment"])
+            hit = [i for i, c in enumerate(cleaned) if exposes(c.original)]
+            if hit:
+                p = np.array(p, copy=True)
+                p[hit, j] = np.maximum(p[hit, j], floor)
         return p
 
     def score(self, texts: Iterable[str], evidence: bool = True, k: int | None = None) -> list[dict]:

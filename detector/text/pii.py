@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["PII", "KINDS", "find_pii", "mask_text", "mask_value", "doxxing_evidence",
+__all__ = ["PII", "KINDS", "find_pii", "mask_text", "mask_value", "doxxing_evidence", "exposes",
            "valid_id_number", "luhn_ok", "find_targets"]
 
 KINDS = ("id_card", "mobile", "landline", "address", "plate", "bank_card")
@@ -231,9 +231,11 @@ _TARGET_RE = re.compile(
     r"这个人|此人|这人|那个人|那人|该男子?|该女子?|这货|这家伙|这[个位]?(?:女的|男的|女人|男人|女生|男生|小三|渣男|渣女|老师|医生)"
     r"|[她他]家|[她他]们家|[她他]的|[她他]住|[她他](?:老公|老婆|爸|妈|父母|孩子|儿子|女儿|单位|公司)"
     r"|[她他](?:电话|手机|身份证|住址|地址|车牌|银行卡|卡号)"
-    r"|(?:姓名|名字|真名)[是为:：]? ?[\u4e00-\u9fff]{2,3}|(?:名叫|叫做)[\u4e00-\u9fff]{2,3}"
+    r"|(?:姓名|名字|真名)[是为:：]? ?[\u4e00-\u9fff]{2,3}|(?:名叫|叫做|[她他]叫)[\u4e00-\u9fff]{2,3}"
+    r"|(?<=人肉)[她他]|(?<=开盒)[她他]"
+    r"|(?:司机|店主|老板|博主|主播|网红|女的|男的|大妈|大爷|小三|老师|医生)的?(?:住址|地址|电话|手机号?|身份证|家)"
     rf"|[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?(?=的(?:电话|手机|身份证|住址|地址|家|车|银行卡|号码)|家住|住在|身份证|电话|手机号)")
-_EXPOSE_RE = re.compile(r"人肉|开盒|扒出|扒一扒|曝光|公开|大家去|去找[她他]|打爆|轰炸|上门|挂出来|挂一下")
+_EXPOSE_RE = re.compile(r"人肉|开盒|扒出|扒一扒|曝光|公开|大家去|去找[她他]|打爆|轰炸|上门|挂出来|挂一下|扩散")
 
 
 def find_targets(text: str) -> list[tuple[str, int, int]]:
@@ -259,3 +261,9 @@ def doxxing_evidence(text: str, window: int = 20) -> list[dict]:
             out.append({"term": p.masked, "kind": f"pii:{p.kind}", "weight": weight,
                         "spans": [[p.start, p.end], [s, e]], "target": term})
     return out
+
+
+def exposes(text: str) -> bool:
+    """The doxxing rule: personal data next to a target in a post with an exposure word (人肉,
+    开盒, 曝光, 扩散 …), i.e. `doxxing_evidence` at full weight."""
+    return any(d["weight"] >= 1.0 for d in doxxing_evidence(text))
