@@ -137,3 +137,19 @@ def test_band_sources_judge_each_risk_on_its_own_rows():
     assert np.isnan(kept[source == "a"]).all() and not np.isnan(kept[source == "b"]).any()
     with pytest.raises(ValueError, match="band.sources: no dev rows of c annotate 'harassment'"):
         select_rows(y, source, ["harassment"], {"harassment": ["c"]})
+
+
+def test_recheck_flags_routes_every_post_the_fast_model_would_flag():
+    import numpy as np
+    from detector.model.cascade import in_band
+    from detector.model.flagging import flags_for, shown
+    from training.trainers.cascade import recheck
+
+    labels = ["rumor", "harassment"]
+    t = {"rumor": 0.4537, "harassment": 0.4163}
+    band = recheck({"rumor": (0.2, 0.6), "harassment": None}, t)
+    p = np.array([[0.45366, 0.1], [0.9, 0.1], [0.1, 0.41626], [0.1, 0.99], [0.3, 0.1], [0.1, 0.3]])
+    routed = in_band(p, labels, band)
+    would_flag = np.array([bool(flags_for({r: shown(x) for r, x in zip(labels, row)}, t)) for row in p])
+    assert would_flag[:4].all() and routed[:4].all()      # flags, incl. those rounding onto t
+    assert routed[4] and not routed[5]                     # rumor's band kept its lower end

@@ -31,6 +31,9 @@ class Band:
     # per risk, the dev rows max_loss is measured on: the sources whose posts the thresholds were
     # made for (e.g. {harassment = ["real"]}); None = every dev row of the members' sources
     sources: Sources = None
+    # every post the fast model would flag is scored again by the second model (the band reaches
+    # the top): flags carry the second model's precision, for a little more traffic
+    recheck_flags: bool = False
 
     def __post_init__(self):
         if self.max_loss < 0 or self.subset < 0:

@@ -84,6 +84,16 @@ def choose_band(p1: np.ndarray, p2: np.ndarray, y: np.ndarray, t1: dict, t2: dic
     return band, band_report(band, p1, p2, y, t1, t2, labels, ref, p_traffic)
 
 
+def recheck(band: dict, thresholds: dict) -> dict:
+    """Each risk's band stretched to the top, so every post the fast model would flag (its score,
+    rounded as flags are, at or over the threshold) is scored again by the second model."""
+    out = {}
+    for r, b in band.items():
+        lo = thresholds[r] - 0.5e-4   # shown(p) >= t  <=>  p >= t - 0.00005
+        out[r] = (min(b[0], lo) if b else lo, 1.01)
+    return out
+
+
 def _route(p1: np.ndarray, j: int, band) -> np.ndarray:
     if band is None:
         return np.zeros(len(p1), bool)
@@ -155,7 +165,7 @@ def select_rows(y: np.ndarray, source: np.ndarray, labels: list[str], select: di
 
 def build_cascade(fast: str | Path, second: str | Path, out: str | Path, max_loss: float = 0.003,
                   traffic: str | Path | None = None, subset: int = 0, split: str = "dev", root=None,
-                  log=print, select: dict | list | None = None) -> dict:
+                  log=print, select: dict | list | None = None, recheck_flags: bool = False) -> dict:
     """Choose the band on `split` (each risk judged on its `select` sources' rows) and write
     OUT/cascade.json; returns what was measured."""
     first, sec = Detector.from_pretrained(fast), Detector.from_pretrained(second)
@@ -163,13 +173,18 @@ def build_cascade(fast: str | Path, second: str | Path, out: str | Path, max_los
     log(f"{split}: {len(texts)} labeled texts from {', '.join(sources)}")
     p_traffic = first.predict_proba(read_texts(Path(traffic))) if traffic else None
     band, report = choose_band(p1, p2, y, first.thresholds, sec.thresholds, first.labels, max_loss, p_traffic)
+    if recheck_flags:
+        band = recheck(band, first.thresholds)
+        ref = {r: m["second"] for r, m in report["macro_f1"].items()}
+        report = band_report(band, p1, p2, y, first.thresholds, sec.thresholds, first.labels, ref,
+                             p1 if p_traffic is None else p_traffic)
     for r, m in report["macro_f1"].items():
         log(f"{r}: band {band[r]}  macro-F1 fast {m['fast']:.4f}  second {m['second']:.4f}  cascade {m['cascade']:.4f}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     second_ref = os.path.relpath(os.path.abspath(second), os.path.abspath(out))
     cfg = {"first": first.model_id, "second": second_ref, "band": {r: (list(b) if b else None) for r, b in band.items()},
-           "max_loss": max_loss, "chosen_on": {"split": split, "sources": sources, "n": len(texts), "select": select,
+           "max_loss": max_loss, "recheck_flags": recheck_flags, "chosen_on": {"split": split, "sources": sources, "n": len(texts), "select": select,
                                                "traffic": str(traffic) if traffic else None}, "dev": report}
     (out / CASCADE).write_text(json.dumps(cfg, indent=2, ensure_ascii=False), encoding="utf-8")
     return {"band": band, **report}

@@ -111,7 +111,7 @@ def train_cascade(recipe, out: str | Path, log=print) -> dict:
         members[name] = {"path": str(path), "trained": member is not None, "seconds": round(time.time() - t, 1)}
     fast, second = plan["fast"][0], plan["second"][0]
     res = build_cascade(fast, second, out, band.max_loss / 100, traffic=band.traffic or None, subset=band.subset,
-                        split=band.split, log=log, select=band.sources)
+                        split=band.split, log=log, select=band.sources, recheck_flags=band.recheck_flags)
     cfg = json.loads((out / CASCADE).read_text(encoding="utf-8"))
     cfg.update(first_path=os.path.relpath(os.path.abspath(fast), os.path.abspath(out)), members=members,
                recipe=recipe.to_dict(), library_versions=library_versions(), train_seconds=round(time.time() - t0, 1))
