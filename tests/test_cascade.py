@@ -103,7 +103,9 @@ def test_model_cascade_and_score_cascade(tiny_model, second_model, tiny_root, tm
 
 
 @pytest.mark.parametrize("text,needle", [("{", "not valid JSON"), ('{"band": {}}', "missing key 'second'"),
-                                         ('{"second": "m", "band": {"rumor": [0.2]}}', "'band' must map")])
+                                         ('{"second": "m", "band": {"rumor": [0.2]}}', "'band' must map"),
+                                         ('{"second": "m", "band": {"rumor": [0.5, 0.2]}}', "'band' must map"),
+                                         ('{"second": "m", "band": {"rumor": [0.2, 1.5]}}', "'band' must map")])
 def test_a_broken_cascade_file_is_one_sentence_naming_it(tmp_path, text, needle):
     from detector.model.cascade import cascade_config
     from detector.scorers.base import ModelFolderError
@@ -153,3 +155,13 @@ def test_recheck_flags_routes_every_post_the_fast_model_would_flag():
     would_flag = np.array([bool(flags_for({r: shown(x) for r, x in zip(labels, row)}, t)) for row in p])
     assert would_flag[:4].all() and routed[:4].all()      # flags, incl. those rounding onto t
     assert routed[4] and not routed[5]                     # rumor's band kept its lower end
+
+
+def test_a_band_up_to_the_top_loads(tmp_path):
+    """The trainer writes hi = TOP (1.01) for a band that includes a score of 1 (the widest
+    candidate, and every band with recheck_flags); the loader takes it."""
+    from detector.model.cascade import TOP, cascade_config
+
+    (tmp_path / "cascade.json").write_text(json.dumps({"second": "m", "band": {"rumor": [0.2, TOP], "harassment": None}}),
+                                           encoding="utf-8")
+    assert cascade_config(tmp_path)["band"]["rumor"] == [0.2, TOP]

@@ -34,11 +34,15 @@ def cascade_config(path: str | Path) -> dict:
         raise ModelFolderError(f"{file}: 'second' must be the path of the second model, not {second!r}")
     band = need(cfg, "band", file)
     if not isinstance(band, dict) or not all(b is None or (isinstance(b, list) and len(b) == 2 and all(
-            isinstance(x, (int, float)) and 0 <= x <= 1 for x in b)) for b in band.values()):
-        raise ModelFolderError(f"{file}: 'band' must map each risk to [lo, hi] within [0, 1] or null")
+            isinstance(x, (int, float)) for x in b) and 0 <= b[0] <= b[1] <= TOP) for b in band.values()):
+        raise ModelFolderError(f"{file}: 'band' must map each risk to [lo, hi] with 0 <= lo <= hi <= {TOP} "
+                               f"(hi {TOP}: up to and including a score of 1), or null")
     second = Path(second)
     cfg["second_path"] = str(second if second.is_absolute() else file.parent / second)
     return cfg
+
+
+TOP = 1.01  # a band's upper end that includes a score of 1 (bands are [lo, hi))
 
 
 def in_band(proba: np.ndarray, labels: list[str], band: dict) -> np.ndarray:

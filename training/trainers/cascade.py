@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.model.cascade import CASCADE, in_band
+from detector.model.cascade import CASCADE, TOP, in_band
 from detector.model.core import Detector
 from training.data.splits import load_split
 from training.evaluation.metrics import f1_from_counts
@@ -42,7 +42,7 @@ def band_candidates(p: np.ndarray, t: float) -> list[tuple[float, float] | None]
     below, above = np.sort(p[p < t])[::-1], np.sort(p[p >= t])
     los = sorted({0.0 if f == 1.0 else (float(below[int(np.ceil(f * len(below))) - 1]) if f else t)
                   for f in FRACTIONS if f == 0 or len(below)}, reverse=True)
-    his = sorted({1.01 if f == 1.0 else (float(np.nextafter(above[int(np.ceil(f * len(above))) - 1], 2)) if f else t)
+    his = sorted({TOP if f == 1.0 else (float(np.nextafter(above[int(np.ceil(f * len(above))) - 1], 2)) if f else t)
                   for f in FRACTIONS if f == 0 or len(above)})
     return [None if lo >= hi else (lo, hi) for lo, hi in itertools.product(los, his)]
 
@@ -90,7 +90,7 @@ def recheck(band: dict, thresholds: dict) -> dict:
     out = {}
     for r, b in band.items():
         lo = thresholds[r] - 0.5e-4   # shown(p) >= t  <=>  p >= t - 0.00005
-        out[r] = (min(b[0], lo) if b else lo, 1.01)
+        out[r] = (min(b[0], lo) if b else lo, TOP)
     return out
 
 
