@@ -1,6 +1,6 @@
 """Cascade bands compared on the team's real dev rows, where the members' thresholds were chosen:
 each band as written in a cascade folder, and the same band with every fast flag re-checked by
-the second model (its upper end raised to 1.01), against the fast and second models alone.
+the second model (`band.recheck_flags`: training/trainers/cascade.py `recheck`), against the fast and second models alone.
 Traffic: the share of random real comments each routes to the second model.
 
     python benchmarks/cascade_bands_dev.py --fast models/fast-plain --second models/ensemble \\
@@ -20,21 +20,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from detector.model.cascade import in_band  # noqa: E402
 from detector.model.core import Detector  # noqa: E402
 from training.data.splits import load_split  # noqa: E402
+from training.trainers.cascade import recheck  # noqa: E402
 
 COMMENTS = ROOT.parent / "shared/datasets/unlabeled_posts/chnci_comments.jsonl"
 
 
 def measure(p1, p2, pt, y, labels, t1, t2, band: dict | None) -> dict:
     """Flags and harassment P/R/F1 on dev; `band` None = the second model everywhere."""
-    routed = np.ones(len(p1), bool) if band is None else np.zeros(len(p1), bool)
-    traffic = np.ones(len(pt), bool) if band is None else np.zeros(len(pt), bool)
-    for j, r in enumerate(labels):
-        if band is not None and band.get(r):
-            lo, hi = band[r]
-            routed |= (p1[:, j] >= lo) & (p1[:, j] < hi)
-            traffic |= (pt[:, j] >= lo) & (pt[:, j] < hi)
+    if band is None:
+        routed, traffic = np.ones(len(p1), bool), np.ones(len(pt), bool)
+    else:
+        routed, traffic = in_band(p1, labels, band), in_band(pt, labels, band)
     out, tp, flags = {}, 0, 0
     for j, r in enumerate(labels):
         m = ~np.isnan(y[:, j])
@@ -70,8 +69,7 @@ def main() -> None:
     for c in args.cascade:
         band = json.loads((Path(c) / "cascade.json").read_text(encoding="utf-8"))["band"]
         rows[c] = measure(p1, p2, pt, dev.y, labels, t1, t2, band)
-        confirm = {r: (b[0], 1.01) if b else None for r, b in band.items()}
-        rows[c + " + every fast flag re-checked"] = measure(p1, p2, pt, dev.y, labels, t1, t2, confirm)
+        rows[c + " + every fast flag re-checked"] = measure(p1, p2, pt, dev.y, labels, t1, t2, recheck(band, t1))
     for name, row in rows.items():
         print(f"{name}: {row}")
 

@@ -23,8 +23,10 @@ import numpy as np
 
 from detector.model.cascade import CASCADE, TOP, in_band
 from detector.model.core import Detector
+from detector.model.flagging import DECIMALS
 from training.data.splits import load_split
 from training.evaluation.metrics import f1_from_counts
+from training.recipe import risk_sources
 
 FRACTIONS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
 TRAFFIC_ROWS = 20_000
@@ -89,7 +91,7 @@ def recheck(band: dict, thresholds: dict) -> dict:
     rounded as flags are, at or over the threshold) is scored again by the second model."""
     out = {}
     for r, b in band.items():
-        lo = thresholds[r] - 0.5e-4   # shown(p) >= t  <=>  p >= t - 0.00005
+        lo = thresholds[r] - 0.5 * 10.0 ** -DECIMALS   # shown(p) >= t  <=>  p >= t - half a step
         out[r] = (min(b[0], lo) if b else lo, TOP)
     return out
 
@@ -154,7 +156,7 @@ def select_rows(y: np.ndarray, source: np.ndarray, labels: list[str], select: di
         return y
     y = y.astype(float).copy()
     for j, risk in enumerate(labels):
-        keep = select.get(risk) if isinstance(select, dict) else select
+        keep = risk_sources(select, risk)
         if keep is None:
             continue
         y[~np.isin(source, list(keep)), j] = np.nan
