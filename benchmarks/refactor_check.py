@@ -47,7 +47,7 @@ def run_model(model: str, texts: list[str], batch: int = 1000) -> tuple[np.ndarr
         flags.extend(r["flags"] for r in det.score(chunk, evidence=True))
         if hasattr(det.scorer, "analyze"):
             cleaned = det.clean(chunk)
-            one_pass.append(det._gate(det.scorer.batch_proba(det.scorer.analyze(cleaned)), cleaned))
+            one_pass.append(det.gate(det.scorer.batch_proba(det.scorer.analyze(cleaned)), cleaned))
     proba = np.concatenate(proba)
     if one_pass:
         proba = np.stack([proba, np.concatenate(one_pass).astype(np.float64)])

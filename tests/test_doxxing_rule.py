@@ -39,3 +39,15 @@ def test_doxxing_posts_are_harassment_flags(tiny_model, tmp_path):
     raw = off.predict_proba(DOXXING + NOT_DOXXING)
     assert np.allclose(raw[len(DOXXING):], p[len(DOXXING):])   # other posts untouched
     assert (raw[:len(DOXXING), j] < p[:len(DOXXING), j]).any()
+
+
+def test_evaluate_sees_the_doxxing_floor_as_scoring_does(tiny_model):
+    """evaluate's one-pass probabilities (calibrated and not) pass through the Detector's gate."""
+    from training.trainers.calibrate import proba_and_uncalibrated
+
+    det = Detector.from_pretrained(tiny_model)
+    j = det.labels.index("harassment")
+    texts = DOXXING + NOT_DOXXING + ["[捂脸][捂脸]", "哈哈哈"]
+    cal, unc = proba_and_uncalibrated(det, texts, "harassment")
+    assert np.allclose(cal, det.predict_proba(texts)[:, j])
+    assert (unc[:len(DOXXING)] >= DOXXING_FLOOR).all()

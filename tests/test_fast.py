@@ -224,7 +224,7 @@ def test_scores_of_the_one_pass_equal_predict_proba(tiny_model):
     texts = ["震惊！喝醋可以治愈新冠，转发保平安", "兼职刷单日结，加微信", "你全家都是废物", "", "这本书写得很好"] * 3
     p = det.predict_proba(texts)
     cleaned = det.clean(texts)
-    np.testing.assert_array_equal(det._gate(det.scorer.batch_proba(det.scorer.analyze(cleaned)), cleaned), p)
+    np.testing.assert_array_equal(det.gate(det.scorer.batch_proba(det.scorer.analyze(cleaned)), cleaned), p)
     for res, row in zip(det.score(texts), p):
         assert res["scores"] == {r: round(float(x), 4) for r, x in zip(det.labels, row)}
 

@@ -132,9 +132,11 @@ class Detector:
 
     def proba(self, cleaned: list[CleanText]) -> np.ndarray:
         """The scorer's probabilities of cleaned texts, with the content gate applied."""
-        return self._gate(self.scorer.predict_proba(cleaned), cleaned)
+        return self.gate(self.scorer.predict_proba(cleaned), cleaned)
 
-    def _gate(self, p: np.ndarray, cleaned: list[CleanText]) -> np.ndarray:
+    def gate(self, p: np.ndarray, cleaned: list[CleanText]) -> np.ndarray:
+        """The rules every score passes through after the scorer: the content gate (posts without
+        words are never flagged for rumor/harassment) and the doxxing floor. `p`: (n, labels)."""
         if self.content_gate:
             p = p * content_mask([c.text for c in cleaned], self.labels)
         if self.doxxing_rule:
@@ -163,7 +165,7 @@ class Detector:
             results = [self.result(ct, row, evidence, k) for ct, row in zip(cleaned, self.proba(cleaned))]
             return self._with_subtypes(cleaned, results)
         batch = self.scorer.analyze(cleaned)
-        proba = self._gate(self.scorer.batch_proba(batch), cleaned)
+        proba = self.gate(self.scorer.batch_proba(batch), cleaned)
         explain = self.scorer.batch_evidence
         results = [self.result(ct, row, evidence, k, lambda c, flags, kk, i=i: explain(batch, i, c, flags, kk))
                    for i, (ct, row) in enumerate(zip(cleaned, proba))]

@@ -82,18 +82,23 @@ def _fit_temperature(z: np.ndarray, y: np.ndarray) -> float:
     return float((lo + hi) / 2)
 
 
-def logits_and_gates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Raw logits (n, labels) and domain-gate factors of a fast model; None for other scorers.
-    The model's probability is calibrator(logit) * gate."""
+def logits_and_gates(det, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list] | None:
+    """Raw logits (n, labels), domain-gate factors and cleaned texts of a fast model; None for other
+    scorers. The model's probability is det.gate(calibrator(logit) * factor, cleaned)."""
     scorer = det.scorer
     if not hasattr(scorer, "logits_and_gates"):
         return None
     cleaned = det.clean(texts)
     z, g = scorer.logits_and_gates(scorer.featurizer.transform(t.text for t in cleaned))
-    if det.content_gate:  # as Detector.proba: posts without words are ruled out
-        from detector.text.content import content_mask
-        g = g * content_mask([c.text for c in cleaned], det.labels)
-    return z, g
+    return z, g, cleaned
+
+
+def gated_column(det, p: np.ndarray, j: int, cleaned: list) -> np.ndarray:
+    """Label j's probabilities `p` (n,) after the Detector's rules (content gate, doxxing floor),
+    as `predict_proba` gives them."""
+    full = np.zeros((len(p), len(det.labels)))
+    full[:, j] = p
+    return det.gate(full, cleaned)[:, j]
 
 
 def uncalibrated_proba(det, texts: list[str], risk: str) -> np.ndarray | None:
@@ -105,12 +110,13 @@ def uncalibrated_proba(det, texts: list[str], risk: str) -> np.ndarray | None:
 def proba_and_uncalibrated(det, texts: list[str], risk: str) -> tuple[np.ndarray, np.ndarray] | None:
     """A fast model's probabilities of `risk` (as `predict_proba`, float64) and the same without its
     calibrator, from one pass over the texts; None for other scorers."""
-    zg = logits_and_gates(det, texts)
-    if zg is None:
+    zgc = logits_and_gates(det, texts)
+    if zgc is None:
         return None
-    z, g = zg
+    z, g, cleaned = zgc
     j = det.labels.index(risk)
-    return det.scorer.calibrated(z, g)[:, j].astype(np.float64), sigmoid(z[:, j]) * g[:, j]
+    cal = gated_column(det, det.scorer.calibrated(z, g)[:, j].astype(np.float64), j, cleaned)
+    return cal, gated_column(det, sigmoid(z[:, j]) * g[:, j], j, cleaned)
 
 
 def calibration_study(model, sources: list[str], root=None, bins: int = 15) -> dict:
@@ -127,13 +133,14 @@ def calibration_study(model, sources: list[str], root=None, bins: int = 15) -> d
     scored = {key: (s.y, *logits_and_gates(det, s.texts)) for key, s in splits.items()}
     out: dict = {}
     for j, risk in enumerate(det.labels):
-        cat = {key: (z[m, j], g[m, j], y[m, j]) for key, (y, z, g) in scored.items()
-               if (m := ~np.isnan(y[:, j])).any()}
+        cat = {key: (z[m, j], g[m, j], y[m, j], [c for c, keep in zip(cleaned, m) if keep])
+               for key, (y, z, g, cleaned) in scored.items() if (m := ~np.isnan(y[:, j])).any()}
         if "dev" not in cat:
             continue  # no source given labels this risk
-        z_dev, _, y_dev = cat["dev"]
+        z_dev, _, y_dev, _ = cat["dev"]
         cals = {m: fit_calibrator(z_dev, y_dev, m) for m in METHODS}  # once per method, not per source
-        out[risk] = {m: {k: round(ece(y, cal(z) * g, bins), 4) for k, (z, g, y) in cat.items()}
+        out[risk] = {m: {k: round(ece(y, gated_column(det, cal(z) * g, j, cleaned), bins), 4)
+                         for k, (z, g, y, cleaned) in cat.items()}
                      for m, cal in cals.items()}
     return out
 
