@@ -128,3 +128,11 @@ def second_model(tiny_root, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("second") / "tiny2"
     train_fast(recipe, out, root=tiny_root, log=lambda m: None)
     return out
+
+
+def write_toml(path: Path, recipe: dict) -> Path:
+    """A recipe of plain tables (strings, numbers, lists) as TOML (JSON values are TOML values here)."""
+    path.write_text("".join(f"[{section}]\n" + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n"
+                                                        for k, v in table.items()) + "\n"
+                            for section, table in recipe.items()), encoding="utf-8")
+    return path

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from detector.model.cascade import cascade_config
-from tests.conftest import tiny_recipe
+from tests.conftest import tiny_recipe, write_toml
 from tests.test_scale import read_jsonl, write_posts
 from training.cli import app as _full_app
 from training.recipe import CascadeRecipe, load_recipe, parse_recipe
@@ -19,14 +19,6 @@ from training.trainers.dispatch import train_cascade, train_from_recipe
 app = _full_app()
 PROJECT = Path(__file__).resolve().parent.parent
 quiet = lambda m: None  # noqa: E731
-
-
-def write_toml(path: Path, recipe: dict) -> Path:
-    """A recipe of plain tables (strings, numbers, lists) as TOML (JSON values are TOML values here)."""
-    path.write_text("".join(f"[{section}]\n" + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n"
-                                                        for k, v in table.items()) + "\n"
-                            for section, table in recipe.items()), encoding="utf-8")
-    return path
 
 
 def cascade_recipe(tmp: Path, fast: dict | None = None, second: dict | None = None, band: dict | None = None) -> dict:

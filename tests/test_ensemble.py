@@ -182,3 +182,26 @@ def test_ensemble_recipe_parses():
     assert recipe["ensemble"]["weights"] == "tune" or len(recipe["ensemble"]["weights"]) == len(recipe["ensemble"]["members"])
     assert {"max_false_flags", "budget_sources", "sources", "rule"} <= set(recipe["thresholds"])
     assert set(recipe["data"]["select_sources"]) == {"rumor", "paid_posting", "harassment"}
+
+
+def test_missing_members_are_trained_from_their_recipes_once(tiny_model, tiny_root, tmp_path):
+    """ensemble.recipes: a member folder without a model is trained from its recipe (so one
+    `jingwang train` builds members and ensemble); a member that holds a model is used as it is."""
+    from tests.conftest import tiny_recipe, write_toml
+    from training.trainers.dispatch import train_members
+
+    rec = write_toml(tmp_path / "member.toml", tiny_recipe())
+    missing = tmp_path / "models" / "member"
+    recipe = ensemble_recipe([tiny_model, missing], "tune")
+    recipe["ensemble"]["recipes"] = ["", str(rec)]
+    ens = as_recipe(recipe).ensemble
+    assert train_members(ens, log=lambda m: None, root=tiny_root) == [str(missing)]
+    assert Detector.from_pretrained(missing).labels == Detector.from_pretrained(tiny_model).labels
+    assert train_members(ens, log=lambda m: None, root=tiny_root) == []   # now it exists: not retrained
+    recipe["ensemble"]["recipes"] = ["", ""]
+    with pytest.raises(FileNotFoundError, match="member"):
+        train_members(as_recipe(ensemble_recipe([tiny_model, tmp_path / "nothing"], "tune")).ensemble)
+    recipe["ensemble"]["recipes"] = [str(rec)]
+    with pytest.raises(ValueError, match="one per member"):
+        as_recipe(recipe)
+

@@ -20,7 +20,7 @@ from detector.model.core import Detector
 from detector.registry import Registry
 from detector.review.db import ReviewDB
 from detector.review.server import create_app
-from tests.conftest import HAM, HARASS, NEWS, RUMOR, SAFE, SPAM, tiny_recipe
+from tests.conftest import HAM, HARASS, NEWS, RUMOR, SAFE, SPAM, tiny_recipe, write_toml
 from training.retrain.run import (EvalSet, ReviewedSample, build_splits, compare, is_heldout, load_retrain_config,
                               retrain)
 
@@ -148,15 +148,6 @@ def test_retrain_keeps_the_current_model_when_the_challenger_is_worse(root, tiny
         retrain(tiny_recipe(), db.path, tiny_model, config=cfg, root=root, log=lambda m: None)
 
 
-def _toml(recipe: dict) -> str:
-    lines = []
-    for section, body in recipe.items():
-        lines.append(f"[{section}]")
-        for k, v in body.items():
-            lines.append(f"{k} = {json.dumps(v, ensure_ascii=False)}")
-    return "\n".join(lines) + "\n"
-
-
 def test_the_whole_review_loop(root, tiny_model, tmp_path, cfg_path):
     """score -> import -> 20 decisions through the API -> export -> retrain -> promote or refuse, with why."""
     truth = {t: lab(h=1) for t in HARASS} | {t: lab(r=1) for t in RUMOR} | {t: lab(p=1) for t in SPAM}
@@ -186,7 +177,7 @@ def test_the_whole_review_loop(root, tiny_model, tmp_path, cfg_path):
     r = runner.invoke(app, ["review", "export", "--db", str(db), "--format", "jsonl", "--out", str(export)])
     assert r.exit_code == 0 and "20 items" in r.output, r.output
     recipe = tmp_path / "tiny.toml"
-    recipe.write_text(_toml(tiny_recipe()), encoding="utf-8")
+    write_toml(recipe, tiny_recipe())
     out = tmp_path / "models" / "loop"
     r = runner.invoke(app, ["retrain", "--base-config", str(recipe), "--reviewed", str(export), "--out", str(out),
                             "--from", str(tiny_model), "--config", str(cfg_path), "--data-root", str(root)],

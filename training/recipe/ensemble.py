@@ -13,6 +13,15 @@ class Ensemble:
     weights: str | list[float] = "tune"   # one per member, or "tune" (a grid over the simplex on dev)
     grid_step: float = 0.1
     per_risk: bool = False
+    # one recipe per member ("" = none): trained into the member's folder when that folder holds no
+    # model (a transformer run with checkpoints in <folder>.ckpt continues from the newest), so one
+    # `jingwang train` builds the members and the ensemble; [] = every member must exist
+    recipes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.recipes and len(self.recipes) != len(self.members):
+            raise ValueError(f"ensemble.recipes names {len(self.recipes)} recipes for {len(self.members)} "
+                             "members: give one per member (\"\" for a member that must exist)")
 
 
 @dataclass(kw_only=True)

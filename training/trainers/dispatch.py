@@ -19,7 +19,45 @@ def _transformer(recipe, out, log, **kw):
 
 def _ensemble(recipe, out, log, **kw):
     from training.trainers.ensemble import build_ensemble
+    train_members(recipe.ensemble, log)
     return build_ensemble(recipe, out, log=log)
+
+
+def train_members(ens, log=print, root=None) -> list[str]:
+    """Train each ensemble member whose folder holds no model from its recipe (ensemble.recipes);
+    a transformer whose checkpoints are in <folder>.ckpt continues from the newest. Every recipe is
+    read and checked before anything trains. Returns the folders trained."""
+    import time
+
+    from detector.model.core import Detector, ModelNotFoundError
+    from training.trainers.transformer import checkpoint_dir
+    from training.trainers.transformer_checkpoint import checkpoints
+
+    todo = []
+    for path, rec in zip(ens.members, ens.recipes or [""] * len(ens.members)):
+        try:
+            Detector.read_config(path)
+            continue
+        except ModelNotFoundError:
+            if not rec:
+                raise FileNotFoundError(f"ensemble member {path}: no model there, and ensemble.recipes names none "
+                                        "to train it from") from None
+        member = as_recipe(load_recipe(rec))
+        if member.model.type not in ("fast", "transformer"):
+            raise ValueError(f"ensemble member {path}: {rec} is a {member.model.type} recipe; a member is "
+                             "trained from a fast or transformer recipe")
+        todo.append((path, rec, member))
+    for path, rec, member in todo:
+        kw, t = ({} if root is None else {"root": root}), time.time()
+        if member.model.type == "transformer":
+            ckpt = checkpoint_dir(member, path)
+            if ckpt.is_dir() and checkpoints(ckpt):
+                kw["resume_from"] = ckpt
+        resume = f", resuming from {kw['resume_from']}" if "resume_from" in kw else ""
+        log(f"ensemble member {path}: training {rec}{resume}")
+        TRAINERS[member.model.type](member, path, log, **kw)
+        log(f"ensemble member {path}: trained in {time.time() - t:.0f} s")
+    return [path for path, _, _ in todo]
 
 
 def _cascade(recipe, out, log, **kw):
