@@ -94,3 +94,30 @@ def test_slice_metrics_split_rows_by_column_value():
     assert list(out) == ["wb", "dy"]  # largest slice first
     assert out["dy"]["precision"] == 0.5 and out["dy"]["flags"] == 2 and out["wb"]["recall"] == 0.0
     assert out["wb"]["false_flags_per_1000"] == 0.0 and out["dy"]["false_flags_per_1000"] == 500.0
+
+
+def test_annotation_rounds_choose_each_comment_once_and_never_a_labeled_text(tmp_path):
+    """training/data/real_select.py: top and band rows per risk, then random ones, each once; labeled
+    ids and texts equal to a labeled comment's never come back."""
+    import numpy as np
+
+    from training.data.real_select import read_pool, select
+
+    corpus = tmp_path / "c.jsonl"
+    rows = [{"id": f"c{i}", "platform": "dy", "text": f"评论{i % 50}"} for i in range(100)]  # 50 texts, twice each
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    pool = read_pool(corpus, 1000, 1, exclude_ids={"c0"}, exclude_texts={"评论1"})
+    texts = [r["text"] for r in pool]
+    assert len(texts) == len(set(texts)) == 49 and "评论1" not in texts and "评论0" in texts
+    assert all(r["id"] != "c0" for r in pool)
+    labels = ["rumor", "harassment"]
+    scores = np.array([[i / 48, 1 - i / 48] for i in range(49)])
+    chosen = select(scores, labels, {"rumor": 0.5, "harassment": 0.5}, {"harassment": 5, "rumor": 3},
+                    {"harassment": 4}, 6, seed=1)
+    idx = [i for i, _ in chosen]
+    assert len(idx) == len(set(idx)) == 18
+    how = dict(chosen)
+    assert {i for i, h in how.items() if h == "top-harassment"} == {0, 1, 2, 3, 4}
+    assert {i for i, h in how.items() if h == "top-rumor"} == {48, 47, 46}
+    assert all(0.25 <= scores[i, 1] < 0.5 for i, h in how.items() if h == "band-harassment")
+    assert sum(h == "random" for h in how.values()) == 6

@@ -1,0 +1,112 @@
+"""Choose real comments for a training round of annotation (docs/annotation.md): from a random pool
+of the CHNCI comment file (fixed seed, over the whole file), the comments a model scores highest
+for a risk (`top`), near below its threshold (`band`: from `band_low` times the threshold up to it)
+and a random share, each comment once. Labels come from reading them, never from these scores: the
+scores only choose what to read. Rows already labeled, and texts equal to a labeled comment's text,
+are never chosen (an eval text must not come back as a training row under another id). Only ids are
+written; the texts stay in ../shared.
+
+    python -m training.data.real_select --model models/default --pool 80000 \\
+        --top harassment=2400 --band harassment=1400 --top rumor=500 --top paid_posting=500 \\
+        --random 1200 --exclude data/real/labels.tsv --out runs/round3/ids.jsonl
+
+Rows are not a random sample (their `selected_by` says how each was chosen): for training only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from training.data.sources import default_root, read_labels
+
+SEED = 20261206
+
+
+def read_pool(corpus: Path, n: int, seed: int, exclude_ids: set[str], exclude_texts: set[str]) -> list[dict]:
+    """n comments drawn at random over the whole file (fewer if it has fewer), without the excluded
+    ids and texts, one per distinct text."""
+    rows, seen = [], set(exclude_texts)
+    with open(corpus, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            text = (r.get("text") or "").strip()
+            if r["id"] in exclude_ids or not text or text in seen:
+                continue
+            seen.add(text)
+            rows.append({"id": r["id"], "platform": r.get("platform", ""), "text": text})
+    random.Random(seed).shuffle(rows)
+    return rows[:n]
+
+
+def select(scores: np.ndarray, labels: list[str], thresholds: dict[str, float], top: dict[str, int],
+           band: dict[str, int], n_random: int, seed: int, band_low: float = 0.5) -> list[tuple[int, str]]:
+    """(pool index, selected_by) of each chosen row, each row once: per risk its `top` highest
+    scores, then `band` drawn at random from [band_low * threshold, threshold), then `n_random`
+    from the rest."""
+    rng = random.Random(seed)
+    taken: dict[int, str] = {}
+    for risk, k in top.items():
+        j = labels.index(risk)
+        order = [int(i) for i in np.argsort(-scores[:, j], kind="stable") if int(i) not in taken]
+        taken.update({i: f"top-{risk}" for i in order[:k]})
+    for risk, k in band.items():
+        j, t = labels.index(risk), thresholds[risk]
+        near = [i for i in range(len(scores)) if i not in taken and band_low * t <= scores[i, j] < t]
+        taken.update({i: f"band-{risk}" for i in rng.sample(near, min(k, len(near)))})
+    rest = [i for i in range(len(scores)) if i not in taken]
+    taken.update({i: "random" for i in rng.sample(rest, min(n_random, len(rest)))})
+    return sorted(taken.items())
+
+
+def _counts(specs: list[str]) -> dict[str, int]:
+    out = {}
+    for s in specs:
+        risk, _, k = s.partition("=")
+        if not k.isdigit():
+            raise SystemExit(f"error: expected RISK=N, not {s!r}")
+        out[risk] = int(k)
+    return out
+
+
+def main() -> None:
+    from detector.model.core import Detector
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="the model whose scores choose the rows")
+    ap.add_argument("--pool", type=int, default=80000, help="random comments to choose from")
+    ap.add_argument("--top", action="append", default=[], help="RISK=N: the N highest scores")
+    ap.add_argument("--band", action="append", default=[], help="RISK=N: N drawn just under the threshold")
+    ap.add_argument("--band-low", type=float, default=0.5, help="the band starts at this share of the threshold")
+    ap.add_argument("--random", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--corpus", type=Path, default=None)
+    ap.add_argument("--exclude", type=Path, action="append", default=[], help="labels TSV or JSONL whose ids are not chosen")
+    ap.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args()
+    corpus = a.corpus or default_root() / "unlabeled_posts" / "chnci_comments.jsonl"
+    labeled = {r["id"] for f in a.exclude for r in read_labels(f)}
+    texts_of_labeled = set()
+    with open(corpus, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if r["id"] in labeled:
+                texts_of_labeled.add((r.get("text") or "").strip())
+    pool = read_pool(corpus, a.pool, a.seed, labeled, texts_of_labeled)
+    det = Detector.from_pretrained(a.model)
+    scores = det.predict_proba([r["text"] for r in pool])
+    chosen = select(scores, det.labels, det.thresholds, _counts(a.top), _counts(a.band), a.random, a.seed,
+                    a.band_low)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(a.out, "w", encoding="utf-8") as f:
+        for i, how in chosen:
+            f.write(json.dumps({"id": pool[i]["id"], "platform": pool[i]["platform"], "selected_by": how},
+                               ensure_ascii=False) + "\n")
+    print(f"{len(chosen)} ids from a pool of {len(pool)} -> {a.out} (model {det.model_id})")
+
+
+if __name__ == "__main__":
+    main()
