@@ -121,3 +121,32 @@ def test_annotation_rounds_choose_each_comment_once_and_never_a_labeled_text(tmp
     assert {i for i, h in how.items() if h == "top-rumor"} == {48, 47, 46}
     assert all(0.25 <= scores[i, 1] < 0.5 for i, h in how.items() if h == "band-harassment")
     assert sum(h == "random" for h in how.values()) == 6
+
+
+def test_merging_a_round_checks_every_line_before_writing(tmp_path):
+    """real_select merge: rows join the table with split, annotators and selected_by; a bad line
+    (a subtype of a risk labeled 0, an id not chosen) stops it with file:line and writes nothing."""
+    from training.data.real_select import merge
+
+    table = tmp_path / "labels.tsv"
+    table.write_text("id\tsplit\tplatform\trumor\tpaid_posting\tharassment\tannotators\tsubtypes\tselected_by\n"
+                     "old\teval\tdy\t0\t0\t0\t2\t\t\n", encoding="utf-8")
+    ids = tmp_path / "ids.jsonl"
+    ids.write_text('{"id": "a", "platform": "wb", "selected_by": "top-harassment"}\n'
+                   '{"id": "b", "platform": "dy", "selected_by": "random"}\n', encoding="utf-8")
+    good = tmp_path / "l0.jsonl"
+    good.write_text('{"id": "a", "rumor": 0, "paid_posting": 0, "harassment": 1, "subtypes": ["insult", "hate"]}\n'
+                    '{"id": "b", "rumor": 0, "paid_posting": 0, "harassment": 0, "subtypes": []}\n', encoding="utf-8")
+    bad = tmp_path / "l1.jsonl"
+    bad.write_text('{"id": "b", "rumor": 0, "paid_posting": 0, "harassment": 0, "subtypes": ["insult"]}\n',
+                   encoding="utf-8")
+    before = table.read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match=r"l1.jsonl:1: a subtype of harassment"):
+        merge(ids, [bad], "train", table)
+    assert table.read_text(encoding="utf-8") == before
+    assert merge(ids, [good], "train", table) == 2
+    rows = {r["id"]: r for r in read_labels_tsv(table)}
+    assert rows["a"]["split"] == "train" and rows["a"]["annotators"] == 1 and rows["a"]["harassment"] == 1
+    assert rows["a"]["subtypes"] == ["insult", "hate"] and rows["a"]["selected_by"] == "top-harassment"
+    with pytest.raises(ValueError, match="labeled twice"):
+        merge(ids, [good], "train", table)

@@ -11,6 +11,10 @@ written; the texts stay in ../shared.
         --random 1200 --exclude data/real/labels.tsv --out runs/round3/ids.jsonl
 
 Rows are not a random sample (their `selected_by` says how each was chosen): for training only.
+Once read, the annotators' files (docs/annotation.md "Output", one per batch) join the team's labels:
+
+    python -m training.data.real_select merge --ids runs/round3/ids.jsonl \
+        --labels runs/round3/labels_0.jsonl ... --split train --into data/real/labels.tsv
 """
 from __future__ import annotations
 
@@ -72,7 +76,81 @@ def _counts(specs: list[str]) -> dict[str, int]:
     return out
 
 
+FIELDS = ("id", "split", "platform", "rumor", "paid_posting", "harassment", "annotators", "subtypes", "selected_by")
+
+
+def check_label(r: dict, where: str) -> dict:
+    """One annotator's line (docs/annotation.md "Output"), checked: 0/1 per risk, and subtypes of
+    exactly the risks labeled 1. Raises ValueError naming `where` (file:line) and the field."""
+    from detector.model.subtypes import SUBTYPES
+    from detector.risks import RISKS
+
+    for k in ("id",) + RISKS:
+        if k not in r:
+            raise ValueError(f"{where}: no {k!r}")
+    for k in RISKS:
+        if r[k] not in (0, 1):
+            raise ValueError(f"{where}: {k} must be 0 or 1, not {r[k]!r}")
+    subs = r.get("subtypes") or []
+    owner = {s: risk for risk, names in SUBTYPES.items() for s in names}
+    unknown = [s for s in subs if s not in owner]
+    if unknown:
+        raise ValueError(f"{where}: subtypes: unknown {', '.join(map(repr, unknown))}")
+    for k in RISKS:
+        if r[k] and not any(owner[s] == k for s in subs):
+            raise ValueError(f"{where}: {k} is 1 but no subtype of {k} is given")
+        if not r[k] and any(owner[s] == k for s in subs):
+            raise ValueError(f"{where}: a subtype of {k} is given but {k} is 0")
+    return r
+
+
+def merge(ids: Path, label_files: list[Path], split: str, into: Path) -> int:
+    """Append the chosen rows' labels to the labels table `into` (one annotator each). Every label
+    file is checked before anything is written; an id twice, not chosen, or already in the table
+    stops the merge. Returns the rows added."""
+    from training.data.sources import read_labels_tsv
+
+    chosen = {r["id"]: r for r in map(json.loads, ids.read_text(encoding="utf-8").splitlines())}
+    present = {r["id"] for r in read_labels_tsv(into)}
+    rows, seen = [], set()
+    for file in label_files:
+        for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{file}:{n}"
+            try:
+                r = check_label(json.loads(line), where)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{where}: not JSON ({e.msg})") from None
+            if r["id"] not in chosen:
+                raise ValueError(f"{where}: {r['id']} is not in {ids}")
+            if r["id"] in seen or r["id"] in present:
+                raise ValueError(f"{where}: {r['id']} is labeled twice")
+            seen.add(r["id"])
+            c = chosen[r["id"]]
+            rows.append([r["id"], split, c.get("platform", ""), r["rumor"], r["paid_posting"], r["harassment"], 1,
+                         ",".join(r.get("subtypes") or []), c.get("selected_by", "")])
+    missing = len(chosen) - len(seen)
+    with open(into, "a", encoding="utf-8") as f:
+        for row in rows:
+            f.write("\t".join(map(str, row)) + "\n")
+    print(f"{len(rows)} rows added to {into}" + (f"; {missing} chosen ids have no label yet" if missing else ""))
+    return len(rows)
+
+
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["merge"]:
+        mp = argparse.ArgumentParser(prog="real_select merge", description=merge.__doc__.splitlines()[0])
+        mp.add_argument("--ids", type=Path, required=True)
+        mp.add_argument("--labels", type=Path, nargs="+", required=True)
+        mp.add_argument("--split", default="train")
+        mp.add_argument("--into", type=Path, required=True)
+        m = mp.parse_args(sys.argv[2:])
+        try:
+            merge(m.ids, m.labels, m.split, m.into)
+        except (ValueError, FileNotFoundError) as e:
+            raise SystemExit(f"error: {e}") from None
+        return
     from detector.model.core import Detector
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
