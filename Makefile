@@ -1,5 +1,6 @@
 # Jingwang: `make run` sets up, trains the default model if missing, scores the demo posts.
-#           `make run-full` the same with the cascade (fast + transformer + band) built if missing.
+#           `make run-full` the same with the cascade (fast -> ensemble of fast + transformer) built if
+#           missing: about 1 h 50 min on 2 idle cores, nearly all of it the transformer.
 #           `make test` sets up and runs the test suite.
 PY ?= python3
 VENV ?= .venv
@@ -49,9 +50,12 @@ run: setup $(MODEL)/history.jsonl
 $(BASE)/config.json: | setup
 	$(BIN)/jingwang model base --out $(BASE) --trim-vocab $(DATA) --trim-vocab data/paid_posting --trim-vocab data/team --trim-vocab data/samples
 
-# The cascade (configs/cascade.toml): $(MODEL) as its fast member, the transformer trained from
-# configs/transformer-cpu.toml into $(CASCADE)/second, the band chosen on dev (cascade.json).
-# Time on 2 cores: not yet measured (the transformer recipe alone took about 40 minutes; docs/recipes.md).
+# The cascade (configs/cascade.toml): $(MODEL) as its fast member; as second member models/ensemble
+# if it holds one, else the ensemble recipe built into $(CASCADE)/second (models/default + the
+# transformer of configs/transformer-real.toml, trained into models/transformer-real if missing;
+# run again to continue an interrupted run); every fast flag re-checked, the band chosen on dev.
+# Time on 2 idle cores from nothing: about 1 h 50 min, computed from its measured parts (transformer
+# about 1 h 40 min, ensemble 3 min, band 1.5 min; docs/recipes.md), not one measured end-to-end run.
 $(CASCADE)/cascade.json: | setup $(MODEL)/history.jsonl $(BASE)/config.json
 	$(BIN)/jingwang train --config configs/cascade.toml --out $(CASCADE) --set fast.model=$(MODEL)
 

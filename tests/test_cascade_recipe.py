@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from detector.model.cascade import cascade_config
+from detector.model.cascade import TOP, cascade_config
 from tests.conftest import tiny_recipe, write_toml
 from tests.test_scale import read_jsonl, write_posts
 from training.cli import app as _full_app
@@ -105,6 +105,37 @@ def test_a_member_without_a_model_or_recipe_stops_before_anything_trains(tmp_pat
 
 def test_the_shipped_cascade_recipe_names_its_members():
     recipe = load_recipe(PROJECT / "configs" / "cascade.toml")
-    assert recipe.fast.recipe == "configs/fast.toml" and recipe.second.recipe == "configs/transformer-cpu.toml"
-    for member in (recipe.fast, recipe.second):
-        assert load_recipe(PROJECT / member.recipe).model.type in ("fast", "transformer")
+    assert recipe.fast.recipe == "configs/fast.toml" and recipe.second.recipe == "configs/ensemble.toml"
+    assert recipe.band.recheck_flags
+    assert load_recipe(PROJECT / recipe.fast.recipe).model.type == "fast"
+    second = load_recipe(PROJECT / recipe.second.recipe)
+    assert second.model.type == "ensemble" and second.ensemble.members[0] == recipe.fast.model
+    # the ensemble's members without a model are trained from recipes that exist and parse
+    for rec in second.ensemble.recipes:
+        assert not rec or load_recipe(PROJECT / rec).model.type in ("fast", "transformer")
+
+
+def test_one_command_builds_an_ensemble_second_and_its_missing_member(tiny_root, tmp_path):
+    """second.recipe an ensemble recipe whose member is missing: one `jingwang train` trains the fast
+    member, the missing ensemble member (ensemble.recipes), the ensemble and the band."""
+    other = tiny_recipe()
+    other["classifier"]["C"] = 1.0
+    member = tmp_path / "models" / "other"
+    ens = {"model": {"type": "ensemble", "name": "tiny-ens", "version": "1", "seed": 1},
+           "ensemble": {"members": [str(tmp_path / "casc" / "fast"), str(member)], "weights": [0.5, 0.5],
+                        "recipes": ["", str(write_toml(tmp_path / "other.toml", other))]},
+           "data": {"sources": ["cold", "weibo21", "sms_spam"]}, "thresholds": {"rule": "f1"}}
+    recipe = cascade_recipe(tmp_path, second={"recipe": str(write_toml(tmp_path / "ens.toml", ens))},
+                            band={"max_loss": 0.3, "recheck_flags": True})
+    config = write_toml(tmp_path / "cascade.toml", recipe)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JINGWANG_DATA", str(tiny_root))
+    try:
+        r = CliRunner().invoke(app, ["train", "--config", str(config), "--out", str(tmp_path / "casc")])
+    finally:
+        mp.undo()
+    assert r.exit_code == 0, r.output
+    assert "ensemble member" in r.output and (member / "config.json").is_file()
+    second = json.loads((tmp_path / "casc" / "second" / "config.json").read_text(encoding="utf-8"))
+    assert second["model_type"] == "ensemble"
+    assert cascade_config(tmp_path / "casc")["band"]["harassment"][1] == TOP   # every fast flag re-checked
