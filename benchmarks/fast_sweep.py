@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def apply(recipe: dict, overrides: str) -> dict:
-    from training.recipe import apply_overrides
+    from training.typed import apply_overrides
 
     out = copy.deepcopy(recipe)
     return apply_overrides(out, [o for o in overrides.split() if o]) if overrides.strip() else out
