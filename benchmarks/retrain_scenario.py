@@ -56,7 +56,7 @@ def main() -> None:
     jw = str(Path(sys.executable).parent / "jingwang")
     a.work.mkdir(parents=True, exist_ok=True)
     crawl, scored_path, db_path = a.work / "crawl.jsonl", a.work / "scored.jsonl", a.work / "review.sqlite"
-    posts = crawl_sample(a.n, a.seed)
+    posts = crawl_sample(a.n, a.seed, annotated=False)
     crawl.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in posts), encoding="utf-8")
     subprocess.run([jw, "score", str(crawl), "--model", str(a.model), "--out", str(scored_path), "-q",
                     "--no-evidence"], check=True)
