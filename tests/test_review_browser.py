@@ -84,7 +84,9 @@ def queue(tmp_path) -> Path:
                 0.98, {"paid_posting": [{"term": "点赞员", "weight": 0.5, "spans": [[0, 3]]}]}, author="<b>bold</b>",
                 url="javascript:alert(2)"),
         _record("x-emoji", EMOJI_POST, {"rumor": 0.9, "paid_posting": 0.05, "harassment": 0.01}, ["rumor"], 0.9,
-                {"rumor": [{"term": "喝醋", "weight": 0.4, "spans": [[start, start + 2]]}]}),
+                {"rumor": [{"term": "喝醋", "weight": 0.4, "spans": [[start, start + 2]]}]},
+                subtypes={"rumor": {"health": {"score": 0.8, "evidence": [
+                    {"term": "喝醋", "kind": "model", "weight": 0.4, "spans": [[start, start + 2]]}]}}}),
         _record("x-safe", "今天天气不错，出去走走", {"rumor": 0.01, "paid_posting": 0.01, "harassment": 0.01}, [], 0.02),
     ])
     return db.path
@@ -142,6 +144,7 @@ def test_review_by_keyboard_and_untrusted_text_stays_text(queue):
             page.wait_for_selector("#queue li.selected[data-id='x-emoji']")
             page.wait_for_selector("#post-text mark.ev")
             assert page.text_content("#post-text mark.ev") == "喝醋"
+            assert page.text_content("#evidence .subtypes") == "rumor health 80% (喝醋)"  # why: its subtype
             page.keyboard.press("x")  # not risky, saved
             page.wait_for_selector("#save-status.ok:has-text('Saved x-emoji: not risky')")
 

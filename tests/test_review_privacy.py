@@ -119,3 +119,21 @@ def test_cli_import_operations(db, tmp_path):
     assert r.exit_code == 0 and "1 operations: 2 queued posts linked" in r.output and "line 2: not an operation" in r.output
     r = CliRunner().invoke(app, ["review", "import-operations", str(tmp_path / "none.jsonl"), "--db", str(db.path)])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_subtypes_reach_the_page_checked_and_masked(tmp_path):
+    """Each flagged risk's subtypes (with their evidence) are queued and sent to the page; a phone
+    number in a subtype's evidence is masked like the text; a malformed subtype is dropped."""
+    db = ReviewDB(tmp_path / "review.sqlite")
+    subs = {"harassment": {"doxxing": {"score": 0.97, "evidence": [{"term": "13812345678", "kind": "pii:mobile",
+                                                                    "weight": 1.0, "spans": [[7, 18]]}]},
+                           "threat": {"score": "high", "evidence": []}}}
+    db.import_records([record("dox", DOX, subtypes=subs)])
+    client = TestClient(create_app(db.path, TOKEN))
+    it = client.get("/api/items/dox", headers=AUTH).json()
+    assert set(it["subtypes"]["harassment"]) == {"doxxing"}            # the malformed "threat" dropped
+    assert it["subtypes"]["harassment"]["doxxing"]["score"] == 0.97
+    assert it["subtypes"]["harassment"]["doxxing"]["evidence"][0]["term"] == "138****5678"
+    assert "subtypes" not in it["fields"]
+    r = client.post("/api/items/dox/reveal", json={"reviewer": "bob"}, headers=AUTH).json()
+    assert r["subtypes"]["harassment"]["doxxing"]["evidence"][0]["term"] == "13812345678"

@@ -217,7 +217,8 @@ class ReviewDB:
         fields = json_safe({k: v for k, v in rec.items() if k not in RESULT_KEYS and k not in ("id", "text")})
         prio = row["priority"] if isinstance(row["priority"], float) and math.isfinite(row["priority"]) else 0.0
         return {"id": row["id"], "text": row["text"], "scores": result["scores"], "flags": result["flags"],
-                "priority": prio, "evidence": result["evidence"], "campaign": result["campaign"],
+                "priority": prio, "evidence": result["evidence"], "subtypes": result["subtypes"],
+                "campaign": result["campaign"],
                 "model": row["model"] if isinstance(row["model"], str) else None, "fields": fields,
                 "status": row["status"], "labels": _loads(row["labels"], None),
                 "reviewer": row["reviewer"], "note": row["note"], "decided_at": row["decided_at"],

@@ -1,6 +1,6 @@
 """Personal data in the review queue: masked by default, revealed one item at a time.
 
-Every item the API sends has its text, evidence terms and other fields passed through
+Every item the API sends has its text, evidence terms (the subtypes' too) and other fields passed through
 :func:`detector.text.pii.mask_text` (``138****5678``, ``3701**********1234``): masking keeps the
 length, so evidence spans still point at the right characters. `pii` lists what was masked
 (kind, span, masked value). A reviewer who needs the data asks for it (`POST
@@ -34,6 +34,7 @@ def masked_item(item: dict) -> dict:
     """A copy of an API item with its personal data masked and listed in `pii`."""
     found = find_pii(item.get("text") or "")
     out = {**item, "text": mask_text(item.get("text") or ""), "evidence": mask_strings(item.get("evidence")),
+           "subtypes": mask_strings(item.get("subtypes") or {}),
            "fields": mask_strings(item.get("fields")), "masked": True,
            "pii": [{"kind": p.kind, "span": [p.start, p.end], "masked": p.masked} for p in found]}
     return out

@@ -1,5 +1,5 @@
 """Scored records as the review queue accepts them: the fields the pipeline writes (`scores`,
-`flags`, `priority`, `evidence`, `contacts`, `campaign`, `model`) are checked for the types
+`flags`, `priority`, `evidence`, `subtypes`, `contacts`, `campaign`, `model`) are checked for the types
 `jingwang score` gives them, because a scored file is crawled text plus our own fields and a
 crawled post may carry look-alikes (`"campaign": {"size": {"toString": 1}}`).
 
@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-RESULT_KEYS = ("scores", "flags", "priority", "evidence", "contacts", "model", "campaign")
+RESULT_KEYS = ("scores", "flags", "priority", "evidence", "subtypes", "contacts", "model", "campaign")
 MAX_NAME = 200  # characters in a risk name, model id, cluster id or evidence term
 Warn = Callable[[str], None]
 
@@ -178,6 +178,32 @@ def clean_evidence(value, warn: Warn, what: str = "evidence") -> dict[str, list[
     return out
 
 
+def clean_subtypes(value, warn: Warn) -> dict[str, dict[str, dict]]:
+    """{risk: {subtype: {"score": 0..1, "evidence": [entries]}}} as `jingwang score` writes each
+    flagged risk's subtypes (detector/model/subtypes.py); a malformed subtype is dropped."""
+    value = _as_json(value, value) if value not in ("", None) else {}
+    if not isinstance(value, dict):
+        warn(f"subtypes {_short(value)} dropped: not an object {{risk: {{subtype: {{score, evidence}}}}}}")
+        return {}
+    out, bad = {}, 0
+    for risk, subs in value.items():
+        if _name(risk) is None or not isinstance(subs, dict):
+            bad += 1
+            continue
+        kept = {}
+        for name, sub in subs.items():
+            score = _number(sub.get("score")) if isinstance(sub, dict) else None
+            ev = sub.get("evidence", []) if isinstance(sub, dict) else None
+            if _name(name) is None or score is None or not 0 <= score <= 1 or not isinstance(ev, list):
+                bad += 1
+                continue
+            kept[name] = {"score": score, "evidence": [x for x in map(_entry, ev) if x is not None and "term" in x]}
+        out[risk] = kept
+    if bad:
+        warn(f"subtypes: {bad} malformed entr{'y' if bad == 1 else 'ies'} dropped")
+    return out
+
+
 def clean_contacts(value, warn: Warn) -> list[dict]:
     value = _as_json(value, value) if value not in ("", None) else []
     if not isinstance(value, list):
@@ -211,6 +237,8 @@ def normalize_scored(rec: dict, warn: Warn | None = None) -> dict:
     rec["priority"] = check_priority(rec.get("priority"))
     rec["flags"] = clean_flags(rec.get("flags"), rec["scores"], warn)
     rec["evidence"] = clean_evidence(rec.get("evidence"), warn)
+    if "subtypes" in rec:
+        rec["subtypes"] = clean_subtypes(rec["subtypes"], warn)
     if "contacts" in rec:
         rec["contacts"] = clean_contacts(rec["contacts"], warn)
     camp = rec.pop("campaign", None)
@@ -233,6 +261,7 @@ def clean_result(rec: dict) -> dict:
     scores = rec.get("scores") if isinstance(rec.get("scores"), dict) else {}
     scores = {k: _number(v) for k, v in scores.items() if _name(k) and _number(v) is not None}
     return {"evidence": clean_evidence(rec.get("evidence"), quiet),
+            "subtypes": clean_subtypes(rec.get("subtypes"), quiet),
             "campaign": clean_campaign(rec.get("campaign")),
             "model": rec.get("model") if _name(rec.get("model")) else None,
             "flags": clean_flags(rec.get("flags"), scores, quiet), "scores": scores}

@@ -16,7 +16,7 @@ function showItem(it) {
   $("note").value = labels ? txt(it.note) : "";
   drawPart(() => renderMeta(it));
   drawPart(() => renderText($("post-text"), it.text, it.evidence));
-  drawPart(() => renderEvidence(it.evidence));
+  drawPart(() => renderEvidence(it.evidence, it.subtypes));
   drawPart(() => renderScores(it));
   renderDraft();
   drawPart(() => renderHistory(it));
@@ -91,7 +91,7 @@ function renderText(container, text, evidence) {
   }
 }
 
-function renderEvidence(evidence) {
+function renderEvidence(evidence, subtypes) {
   const box = $("evidence");
   clear(box);
   for (const [risk, list] of Object.entries(obj(evidence))) {
@@ -112,6 +112,25 @@ function renderEvidence(evidence) {
       if (k < entries.length - 1) span.appendChild(document.createTextNode(" · "));
     });
     box.appendChild(span);
+  }
+  renderSubtypes(box, subtypes);
+}
+
+// Each flagged risk's subtypes (insult, threat, doxxing ...), best first, with their score and
+// their top evidence terms: why a post is, say, a threat and not only harassment.
+function renderSubtypes(box, subtypes) {
+  for (const [risk, subs] of Object.entries(obj(subtypes))) {
+    const ranked = Object.entries(obj(subs)).map(([name, s]) => [name, obj(s)])
+      .sort((a, b) => num(b[1].score) - num(a[1].score));
+    if (!ranked.length) continue;
+    const line = el("span", { class: "subtypes" }, el("span", { class: `badge ${riskClass(risk)}`, text: risk }), " ");
+    ranked.forEach(([name, s], k) => {
+      line.appendChild(el("span", { class: "subtype", text: `${txt(name)} ${Math.round(num(s.score) * 100)}%` }));
+      const terms = arr(s.evidence).map(obj).filter((e) => e.term !== undefined).slice(0, 3);
+      if (terms.length) line.appendChild(document.createTextNode(` (${terms.map((e) => txt(e.term)).join(", ")})`));
+      if (k < ranked.length - 1) line.appendChild(document.createTextNode(" · "));
+    });
+    box.appendChild(line);
   }
 }
 
@@ -169,10 +188,10 @@ async function revealItem() {
     const data = obj(await res.json());
     if (!res.ok) { status(`Not revealed: ${txt(data.detail)}`, "err"); return; }
     if (!state.item || state.item.id !== it.id) return;
-    state.item = Object.assign({}, it, { text: data.text, evidence: data.evidence, fields: data.fields, masked: false,
-      reveals: data.reveals, history: data.history });
+    state.item = Object.assign({}, it, { text: data.text, evidence: data.evidence, subtypes: data.subtypes,
+      fields: data.fields, masked: false, reveals: data.reveals, history: data.history });
     drawPart(() => renderText($("post-text"), data.text, data.evidence));
-    drawPart(() => renderEvidence(data.evidence));
+    drawPart(() => renderEvidence(data.evidence, data.subtypes));
     drawPart(() => renderHistory(state.item));
     $("reveal").hidden = true;
     status(`Personal data of ${txt(it.id)} shown; the reveal is in its history.`, "ok");
