@@ -32,11 +32,13 @@ def test_fast_recipe_reaches_its_accuracy_on_real_test_sets(real_model):
     # regression guards a little under the measured values (README, results table). The thresholds
     # are set for real comments (precision / review budget on the team's real dev rows), which costs
     # the 50%-positive benchmarks about 2 (COLD) and 4 (Weibo21) points of macro-F1 against the
-    # benchmark-tuned model of version 2 (0.806 / 0.895): docs/evaluation.md, "Real comments"
+    # benchmark-tuned model of version 2 (0.806 / 0.895): docs/evaluation.md, "Real comments".
+    # Version 6 (24,000 real training comments, rumor threshold held by the real-comment budget):
+    # Weibo21 macro-F1 0.839, ROC-AUC 0.915 (version 4: 0.850 / 0.92)
     assert m["harassment"]["cold"]["macro_f1"] >= 0.775
     assert m["harassment"]["cold"]["roc_auc"] >= 0.86
-    assert m["rumor"]["weibo21"]["macro_f1"] >= 0.84
-    assert m["rumor"]["weibo21"]["roc_auc"] >= 0.92
+    assert m["rumor"]["weibo21"]["macro_f1"] >= 0.83
+    assert m["rumor"]["weibo21"]["roc_auc"] >= 0.905
     assert m["paid_posting"]["paid_team"]["roc_auc"] >= 0.85
 
 
