@@ -29,17 +29,21 @@ def cascade_recipe(tmp: Path, fast: dict | None = None, second: dict | None = No
             "band": band or {"max_loss": 0.3}}
 
 
+def train_cli(config: Path, out: Path, root: Path):
+    """`jingwang train --config CONFIG --out OUT` through the CLI, reading the datasets under `root`."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JINGWANG_DATA", str(root))
+    try:
+        return CliRunner().invoke(app, ["train", "--config", str(config), "--out", str(out)])
+    finally:
+        mp.undo()
+
+
 @pytest.fixture(scope="module")
 def built(tiny_root, tmp_path_factory):
     """A cascade trained end to end with the CLI from tiny members."""
     tmp = tmp_path_factory.mktemp("cascade-recipe")
-    config = write_toml(tmp / "cascade.toml", cascade_recipe(tmp))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("JINGWANG_DATA", str(tiny_root))
-    try:
-        r = CliRunner().invoke(app, ["train", "--config", str(config), "--out", str(tmp / "casc")])
-    finally:
-        mp.undo()
+    r = train_cli(write_toml(tmp / "cascade.toml", cascade_recipe(tmp)), tmp / "casc", tiny_root)
     assert r.exit_code == 0, r.output
     return tmp, tmp / "casc"
 
@@ -127,13 +131,7 @@ def test_one_command_builds_an_ensemble_second_and_its_missing_member(tiny_root,
            "data": {"sources": ["cold", "weibo21", "sms_spam"]}, "thresholds": {"rule": "f1"}}
     recipe = cascade_recipe(tmp_path, second={"recipe": str(write_toml(tmp_path / "ens.toml", ens))},
                             band={"max_loss": 0.3, "recheck_flags": True})
-    config = write_toml(tmp_path / "cascade.toml", recipe)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("JINGWANG_DATA", str(tiny_root))
-    try:
-        r = CliRunner().invoke(app, ["train", "--config", str(config), "--out", str(tmp_path / "casc")])
-    finally:
-        mp.undo()
+    r = train_cli(write_toml(tmp_path / "cascade.toml", recipe), tmp_path / "casc", tiny_root)
     assert r.exit_code == 0, r.output
     assert "ensemble member" in r.output and (member / "config.json").is_file()
     second = json.loads((tmp_path / "casc" / "second" / "config.json").read_text(encoding="utf-8"))

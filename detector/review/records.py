@@ -160,6 +160,11 @@ def _entry(e) -> dict | None:
     return clean_campaign(e)
 
 
+def _terms(entries: list) -> list[dict]:
+    """The well-formed term entries of a list (campaign clusters and malformed entries left out)."""
+    return [x for x in map(_entry, entries) if x is not None and "term" in x]
+
+
 def clean_evidence(value, warn: Warn, what: str = "evidence") -> dict[str, list[dict]]:
     value = _as_json(value, value) if value not in ("", None) else {}
     if not isinstance(value, dict):
@@ -197,7 +202,7 @@ def clean_subtypes(value, warn: Warn) -> dict[str, dict[str, dict]]:
             if _name(name) is None or score is None or not 0 <= score <= 1 or not isinstance(ev, list):
                 bad += 1
                 continue
-            kept[name] = {"score": score, "evidence": [x for x in map(_entry, ev) if x is not None and "term" in x]}
+            kept[name] = {"score": score, "evidence": _terms(ev)}
         out[risk] = kept
     if bad:
         warn(f"subtypes: {bad} malformed entr{'y' if bad == 1 else 'ies'} dropped")
@@ -209,7 +214,7 @@ def clean_contacts(value, warn: Warn) -> list[dict]:
     if not isinstance(value, list):
         warn(f"contacts {_short(value)} dropped: not a list")
         return []
-    kept = [x for x in map(_entry, value) if x is not None and "term" in x]
+    kept = _terms(value)
     if len(kept) != len(value):
         warn(f"contacts: {len(value) - len(kept)} malformed entries dropped")
     return kept

@@ -76,9 +76,6 @@ def _counts(specs: list[str]) -> dict[str, int]:
     return out
 
 
-FIELDS = ("id", "split", "platform", "rumor", "paid_posting", "harassment", "annotators", "subtypes", "selected_by")
-
-
 def check_label(r: dict, where: str) -> dict:
     """One annotator's line (docs/annotation.md "Output"), checked: 0/1 per risk, and subtypes of
     exactly the risks labeled 1. Raises ValueError naming `where` (file:line) and the field."""
