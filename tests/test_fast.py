@@ -13,6 +13,7 @@ from detector.text.segment import Segmenter
 import scipy.sparse as sp
 
 from training.recipe import Classifier
+from training.data.splits import group_scale
 from training.trainers.fast import fit_risk, nb_ratio, risk_weights
 
 
@@ -74,6 +75,35 @@ def test_nb_ratio_favours_features_of_the_positive_class():
     y = np.array([1, 1, 0, 0, np.nan])  # the last row does not annotate the risk: ignored
     r = nb_ratio(X, y)
     assert r[0] > 0 > r[1] and abs(r[2]) < 1e-9
+
+
+def test_group_cap_lets_one_campaign_weigh_as_much_as_cap_rows():
+    y = np.array([1, 1, 1, 1, 0, 1, 1, np.nan])
+    source = np.array(["real"] * 5 + ["team", "real", "real"])
+    group = np.array(["雨姐", "雨姐", "雨姐", "雨姐", "雨姐", "雨姐", "", "other"], object)
+    scale = group_scale(y, source, group, {"real": {"paid_posting": 2}}, "paid_posting")
+    # four positives of one incident share 2 rows' weight; its negative, another source's row,
+    # a row without incident and an unannotated row keep theirs
+    assert scale.tolist() == [0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
+    assert (group_scale(y, source, group, {"real": {"paid_posting": 2}}, "rumor") == 1).all()
+
+
+def test_a_capped_campaign_no_longer_makes_its_topic_word_a_feature():
+    # columns: 0 the campaign's topic word (a name), 1 its slogan, 2 a contact lure, 3 everyday words
+    campaign = [[1, 1, 0, 0]] * 30                       # 30 copies of one incident's PR line
+    lures = [[0, 0, 1, 0]] * 10 + [[0, 1, 1, 0]] * 3      # ads, each from its own incident
+    negatives = [[1, 0, 0, 1]] * 10 + [[0, 0, 0, 1]] * 90 # the incident's ordinary comments, others
+    X = sp.csr_matrix(np.array(campaign + lures + negatives, float))
+    y = np.array([1.0] * 43 + [0.0] * 100)
+    group = np.array(["雨姐"] * 30 + [f"ad{i}" for i in range(13)] + ["雨姐"] * 10 + ["x"] * 90, object)
+    counts = group_scale(y, np.array(["real"] * len(y)), group, {"real": 3}, "paid_posting")
+    cfg = Classifier(C=4.0, nb_scale=0.5)
+    plain, capped = fit_risk(X, y, cfg, 0.0, 13), fit_risk(X, y, cfg, 0.0, 13, counts=counts)
+    name, slogan, lure = (sp.csr_matrix(np.eye(4)[[k]]) for k in range(3))
+    assert capped.coef_[0, 0] < plain.coef_[0, 0] / 2
+    assert capped.predict_proba(name)[0, 1] < plain.predict_proba(name)[0, 1] - 0.15
+    assert min(m.predict_proba(slogan)[0, 1] for m in (plain, capped)) > 0.9  # the slogan is still learned
+    assert capped.predict_proba(lure)[0, 1] > 0.95
 
 
 def test_nb_scaled_model_scores_unscaled_features_like_a_model_fit_on_scaled_ones():

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import PROJECT, SHARED
+from detector.risks import RISKS
 from training.data.sources import load_source, read_labels_tsv
+from training.data.splits import load_split
 from training.evaluation.evaluate import pooled_flags, slice_metrics, Evaluation
 
 LABELS = PROJECT / "data" / "real" / "labels.tsv"
@@ -61,6 +63,12 @@ def test_real_splits_are_disjoint_and_join_their_texts():
     assert all(text[i] == t for i, t in zip(ev["id"], ev["text"]))
     assert set(ev["platform"]) == {"dy", "wb", "bili", "xhs"}
     assert all(v in (0, 1) for v in ev["harassment"])
+    # the trainers' splits carry each real comment's incident (data.group_cap), "" elsewhere
+    split = load_split(["real", "team"], "train", list(RISKS))
+    real = split.source == "real"
+    assert split.groups()[real].tolist() == list(parts["train"]["incident"])
+    assert (split.groups()[real] != "").all()
+    assert (split.groups()[~real] == "").all()
 
 
 @needs_corpus

@@ -130,6 +130,22 @@ def test_source_weights_and_masks_scale_and_drop_loss_entries():
     np.testing.assert_array_equal(loss_targets(y, [0.3, 0.3], None, np.ones_like(scale))[1], plain[1])
 
 
+def test_the_transformer_caps_a_campaigns_loss_weight_as_the_fast_model_does():
+    from training.recipe import load_recipe
+    from training.trainers.transformer import train_targets
+
+    recipe = load_recipe(PROJECT / "configs" / "transformer-tiny.toml",
+                         ["data.source_weight={}", "data.mask={}", "data.cross_negative_weight=0.0"])
+    y = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    rows = Encoded([[1]] * 6, y, np.array(["real"] * 6), np.array(["雨姐"] * 5 + ["ad"], object))
+    plain = train_targets(rows, recipe, ["paid_posting", "harassment"]).weights
+    recipe.data.group_cap = {"real": {"paid_posting": 2}}
+    capped = train_targets(rows, recipe, ["paid_posting", "harassment"]).weights
+    np.testing.assert_allclose(capped[:4, 0], plain[:4, 0] / 2)     # four campaign rows weigh two
+    np.testing.assert_allclose(capped[4:, 0], plain[4:, 0])         # its negative, another incident
+    np.testing.assert_allclose(capped[:, 1], plain[:, 1])           # other risks keep their weights
+
+
 def test_model_selection_rows_are_the_named_sources_per_risk():
     dev = Encoded([[1], [2], [3], [4]], np.array([[1.0, 0.0], [0.0, np.nan], [np.nan, 1.0], [0.0, 1.0]]),
                   np.array(["real", "weibo21", "cold", "real"]))

@@ -65,6 +65,8 @@ class SourceData:
     limit: dict[str, int] = field(default_factory=dict)          # source -> at most this many rows
     source_weight: dict[str, PerRisk] = field(default_factory=dict)  # source -> weight of its rows (SOURCE_WEIGHT)
     mask: dict[str, list[str]] = field(default_factory=dict)    # source -> risks its rows take no part in
+    # source -> the positives of one incident weigh together at most this many rows (0 = no cap)
+    group_cap: dict[str, PerRisk] = field(default_factory=dict)
     cross_negative_weight: PerRisk = 0.0
 
     def named_splits(self) -> dict[str, str]:

@@ -163,14 +163,15 @@ def build_splits(recipe: FastRecipe | dict, reviewed: list[ReviewedSample], cfg:
         sp = splits[k]
         keep = np.array([t not in override for t in sp.texts], bool)
         counts[f"base_{k}_rows_overridden"] = int((~keep).sum())
-        splits[k] = Split([t for t, m in zip(sp.texts, keep) if m], sp.y[keep], sp.source[keep])
+        splits[k] = sp.select(keep)
     repeat = max(1, rc.repeat)
     if train_r:
         rows = list(train_r.items()) * repeat
         tr = splits["train"]
         splits["train"] = Split(tr.texts + [k[0] for k, _ in rows],
                                 np.concatenate([tr.y, np.array([_label_row(s, labels) for _, s in rows], float)]),
-                                np.concatenate([tr.source, np.array([REVIEWED] * len(rows))]))
+                                np.concatenate([tr.source, np.array([REVIEWED] * len(rows))]),
+                                np.concatenate([tr.groups(), np.full(len(rows), "", object)]))
     log(f"reviewed samples: {counts['reviewed']} -> {counts['train']} train (x{repeat}), {counts['heldout']} held out, "
         f"{counts['duplicates_removed']} duplicates, {counts['in_test_sets_not_trained']} also in test sets; "
         f"base rows overridden: train {counts['base_train_rows_overridden']}, dev {counts['base_dev_rows_overridden']}")

@@ -16,7 +16,7 @@ from detector.scorers.features import Featurizer
 from detector.text.content import content_mask
 from detector.text.segment import DEFAULT_USERDICT, Segmenter
 from training.data.sources import load_specs, source_sha256
-from training.data.splits import Split, load_split
+from training.data.splits import Split, group_scale, load_split
 from training.evaluation.metrics import binary_metrics
 from training.recipe import (SOURCE_WEIGHT, Classifier, FastRecipe, Recipe, as_recipe, library_versions, per_risk,
                              risk_sources, risk_value)
@@ -46,27 +46,32 @@ def risk_weights(y: np.ndarray, cross_weight: float, drop: np.ndarray | None = N
     return target[keep].astype(int), weight, keep
 
 
-def nb_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+def nb_ratio(X, y: np.ndarray, alpha: float = 1.0, counts: np.ndarray | None = None) -> np.ndarray:
     """Naive-Bayes log-count ratio of every feature (Wang & Manning 2012) over the rows that
-    annotate the risk: log of (share of positive rows having it) / (share of negative rows)."""
+    annotate the risk: log of (share of positive rows having it) / (share of negative rows).
+    `counts`: how much each row counts (default 1; `data.group_cap` lowers capped campaigns)."""
     own = ~np.isnan(y)
     Xb, yo = (X[own] > 0).astype(np.float64), y[own]
-    p = alpha + np.asarray(Xb[yo == 1].sum(0)).ravel()
-    q = alpha + np.asarray(Xb[yo == 0].sum(0)).ravel()
+    c = np.ones(len(yo)) if counts is None else np.asarray(counts, float)[own]
+    p = alpha + np.asarray(Xb[yo == 1].T @ c[yo == 1]).ravel()
+    q = alpha + np.asarray(Xb[yo == 0].T @ c[yo == 0]).ravel()
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
 def fit_risk(X, y: np.ndarray, clf_cfg: Classifier, cross_weight: float, seed: int, risk: str = "",
              row_scale: np.ndarray | None = None, drop: np.ndarray | None = None,
-             soft: tuple | None = None) -> LogisticRegression:
+             soft: tuple | None = None, counts: np.ndarray | None = None) -> LogisticRegression:
     """Weighted logistic regression of one risk (classes weighted as `clf_cfg.class_weight` says).
     With `nb_scale` = b > 0 every feature column is multiplied by |NB log-count ratio|^b before
     fitting (NB-LR); the scaling is folded into `coef_` afterwards, so the returned model scores
     the unscaled features. `soft` = (features, teacher p, weight): distilled rows added to the fit
-    (training/trainers/distill.py `soft_rows`); the NB ratios stay those of the annotated rows."""
+    (training/trainers/distill.py `soft_rows`); the NB ratios stay those of the annotated rows.
+    `counts`: the rows' weights from `data.group_cap`, for the fit and the NB ratios alike."""
     target, weight, keep = risk_weights(y, cross_weight, drop, clf_cfg.class_weight == "balanced")
     if row_scale is not None:
         weight = weight * row_scale
+    if counts is not None:
+        weight = weight * counts
     Xf, wf = X[keep], weight[keep]
     if soft is not None:
         Xs, ts, ws = soft_rows(*soft, annotated_total=float(weight[~np.isnan(y)].sum()))
@@ -76,7 +81,7 @@ def fit_risk(X, y: np.ndarray, clf_cfg: Classifier, cross_weight: float, seed: i
     beta = float(risk_value(clf_cfg, "nb_scale", risk))
     if beta <= 0:
         return clf.fit(Xf, target, sample_weight=wf)
-    d = np.abs(nb_ratio(X, y if drop is None else np.where(drop, np.nan, y))) ** beta
+    d = np.abs(nb_ratio(X, y if drop is None else np.where(drop, np.nan, y), counts=counts)) ** beta
     clf.fit((Xf @ sp.diags(d)).tocsr(), target, sample_weight=wf)
     clf.coef_ = clf.coef_ * d[None, :]
     return clf
@@ -127,7 +132,8 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: FastRecipe | di
     dropped = [s for s, risks in data.mask.items() if risk in risks]
     drop = np.isin(src_train, dropped) if dropped else np.zeros(len(y), bool)
     cross = float(risk_value(data, "cross_negative_weight", risk))
-    clf = fit_risk(X["train"], y, clf_cfg, cross, seed, risk, scale, drop, soft)
+    counts = group_scale(y, src_train, splits["train"].groups(), data.group_cap, risk) if data.group_cap else None
+    clf = fit_risk(X["train"], y, clf_cfg, cross, seed, risk, scale, drop, soft, counts)
     gate_src = risk_sources(data.gate_sources, risk)
     gate = (fit_gate(X["train"], y, clf_cfg, seed, data.gate_saturation,
                      np.isin(src_train, gate_src) if gate_src else None)
@@ -156,7 +162,7 @@ def train_risk(j: int, risk: str, X: dict, splits: dict, recipe: FastRecipe | di
     return {"test_by_source": source_metrics(y_test, p_test, src, thr), "coef": clf.coef_[0],
             "intercept": clf.intercept_[0], "gate": gate, "cal": cal, "threshold": thr,
             "dev": binary_metrics(y_dev, p_dev, thr), "dev_by_source": source_metrics(y_dev, p_dev, src_dev, thr),
-            "test": binary_metrics(y_test, p_test, thr)}
+            "test": binary_metrics(y_test, p_test, thr), "dev_rows": (p_dev, y_dev, src_dev)}
 
 
 def featurize(recipe: FastRecipe | dict, splits: dict[str, Split]):

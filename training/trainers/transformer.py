@@ -16,7 +16,7 @@ from detector.model.core import Detector
 from detector.scorers.compute import resolve_device, set_torch_threads
 from detector.scorers.transformer import MultiLabelEncoder, TransformerScorer, batch_logits, load_encoder
 from detector.text.segment import DEFAULT_USERDICT, Segmenter
-from training.data.splits import Split, load_split
+from training.data.splits import Split, group_scale, load_split
 from training.data.transformer_batches import build_char_tokenizer, loss_targets, source_tables, source_weights
 from training.evaluation.metrics import binary_metrics
 from training.recipe import TransformerModel, TransformerRecipe, as_recipe, risk_sources, risk_value
@@ -71,7 +71,7 @@ def freeze_embeddings(encoder: torch.nn.Module) -> int:
 
 def encode(split: Split, tokenizer, max_length: int) -> Encoded:
     ids = tokenizer(split.texts, truncation=True, max_length=max_length)["input_ids"] if split.texts else []
-    return Encoded(ids, split.y, split.source)
+    return Encoded(ids, split.y, split.source, split.groups())
 
 
 def select_rows(dev: Encoded, labels: list[str], select) -> Encoded:
@@ -94,6 +94,9 @@ def train_targets(train: Encoded, recipe: TransformerRecipe, labels: list[str]) 
     d = recipe.data
     probs = source_weights(train.sources, d.balance)
     scale, drop = source_tables(train.sources, labels, d.source_weight, d.mask)
+    if d.group_cap and train.groups is not None:
+        for j, risk in enumerate(labels):
+            scale[:, j] *= group_scale(train.y[:, j], train.sources, train.groups, d.group_cap, risk)
     cross = [float(risk_value(d, "cross_negative_weight", r)) for r in labels]
     y, w = loss_targets(train.y, cross, probs, scale, drop)
     return Targets(y, w, probs)

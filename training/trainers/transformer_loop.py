@@ -63,6 +63,7 @@ class Encoded:
     ids: list[list[int]]
     y: np.ndarray
     sources: np.ndarray
+    groups: np.ndarray | None = None   # each row's incident ("" = none): data.group_cap
 
     @property
     def lengths(self) -> np.ndarray:
