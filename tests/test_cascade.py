@@ -141,6 +141,23 @@ def test_band_sources_judge_each_risk_on_its_own_rows():
         select_rows(y, source, ["harassment"], {"harassment": ["c"]})
 
 
+def test_bands_that_reach_the_top_still_hold_the_loss():
+    from training.trainers.cascade import TOP, cascade_f1
+    from detector.model.cascade import in_band
+
+    p1, p2, y = synthetic(seed=3)
+    t = {r: 0.5 for r in LABELS}
+    band, report = choose_band(p1, p2, y, t, t, LABELS, max_loss=0.003, reach_top=True)
+    for j, r in enumerate(LABELS):
+        m = report["macro_f1"][r]
+        assert band[r][1] == TOP and band[r][0] < 0.5           # every fast flag is re-checked
+        assert m["cascade"] >= m["second"] - 0.003 - 1e-9       # and the re-check costs at most the loss
+        # re-checking the flags alone (the band starting at the threshold) loses more than that here
+        flags_only = cascade_f1(j, y, p1, p2, 0.5, 0.5, in_band(p1, LABELS, {q: (0.5, TOP) if q == r else None
+                                                                               for q in LABELS}))
+        assert flags_only < m["second"] - 0.003
+
+
 def test_recheck_flags_routes_every_post_the_fast_model_would_flag():
     import numpy as np
     from detector.model.cascade import in_band

@@ -61,16 +61,20 @@ def share(p: np.ndarray, j: int, band) -> float:
 
 
 def choose_band(p1: np.ndarray, p2: np.ndarray, y: np.ndarray, t1: dict, t2: dict, labels: list[str],
-                max_loss: float = 0.003, p_traffic: np.ndarray | None = None, max_rounds: int = 200) -> tuple[dict, dict]:
+                max_loss: float = 0.003, p_traffic: np.ndarray | None = None, max_rounds: int = 200,
+                reach_top: bool = False) -> tuple[dict, dict]:
     """(band per risk, report). p1 / p2: fast / second probabilities (columns = labels) of the
     dev texts; y: labels (NaN = not annotated); t1 / t2: thresholds; p_traffic: fast
-    probabilities of the posts whose routed share is minimised (default: the dev texts)."""
+    probabilities of the posts whose routed share is minimised (default: the dev texts).
+    `reach_top`: only bands that run to the top (every fast flag re-checked, `recheck`), so the
+    re-check is held to `max_loss` too."""
     p_traffic = p1 if p_traffic is None else p_traffic
     ref = {r: cascade_f1(j, y, p1, p2, t1[r], t2[r], np.ones(len(y), bool)) for j, r in enumerate(labels)}
     options, pick = {}, {}
     for j, r in enumerate(labels):
         feasible = [b for b in band_candidates(p1[~np.isnan(y[:, j]), j], t1[r])
-                    if cascade_f1(j, y, p1, p2, t1[r], t2[r], _route(p1, j, b)) >= ref[r] - max_loss]
+                    if (not reach_top or (b is not None and b[1] == TOP))
+                    and cascade_f1(j, y, p1, p2, t1[r], t2[r], _route(p1, j, b)) >= ref[r] - max_loss]
         options[r] = sorted(feasible, key=lambda b: (share(p_traffic, j, b), share(p1, j, b)))
         pick[r] = 0
     band = {}
@@ -174,7 +178,8 @@ def build_cascade(fast: str | Path, second: str | Path, out: str | Path, max_los
     texts, y, p1, p2, sources = dev_probabilities(first, sec, split, root, subset, select)
     log(f"{split}: {len(texts)} labeled texts from {', '.join(sources)}")
     p_traffic = first.predict_proba(read_texts(Path(traffic))) if traffic else None
-    band, report = choose_band(p1, p2, y, first.thresholds, sec.thresholds, first.labels, max_loss, p_traffic)
+    band, report = choose_band(p1, p2, y, first.thresholds, sec.thresholds, first.labels, max_loss, p_traffic,
+                               reach_top=recheck_flags)
     if recheck_flags:
         band = recheck(band, first.thresholds)
         ref = {r: m["second"] for r, m in report["macro_f1"].items()}
