@@ -1,7 +1,7 @@
 """Subtype quality on the team's evaluation rows: per risk, the subtypes the model gives each of
 the risk's true positives (as if the risk were flagged) against the team's subtypes.
 
-Rows (never trained or tuned on): the real comments' `eval` split (data/real/labels.tsv
+Rows (never trained or tuned on): the real comments' `eval` split (data/real/labels.tsv.gz
 `subtypes`) and the team's hand-written paid-posting eval set (data/paid_posting/eval.jsonl,
 `category` mapped to a subtype by training/subtypes.PAID_CATEGORIES). Per subtype: support,
 precision, recall, F1; per risk: macro-F1 over the subtypes with at least one eval row (the

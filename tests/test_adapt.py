@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import training.cli.model  # noqa: F401  (registers `jingwang model adapt`)
+from training.data.sources import read_text
 from detector.scorers.transformer import load_encoder
 from training.base.adapt import AdaptSettings, _exclusions, adapt, build_mlm
 from training.base.adapt_data import Batches, keep_indices, mask_tokens, read_corpus, split_holdout, team_eval_rows
@@ -146,7 +147,7 @@ def test_resume_refuses_other_settings(tiny_base, data, tmp_path):
 
 def test_team_eval_rows_are_never_trained_on(data, tmp_path):
     ids, texts, info = team_eval_rows()
-    labels = (PROJECT / "data" / "real" / "labels.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    labels = read_text(PROJECT / "data" / "real" / "labels.tsv.gz").splitlines()[1:]
     real_eval = [line.split("\t")[0] for line in labels if line.split("\t")[1] == "eval"]
     assert ids == set(real_eval) and info["real"]["ids"] == 1000 and info["paid_team"]["texts"] == 300
     paid_text = next(iter(sorted(texts)))

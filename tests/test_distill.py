@@ -88,7 +88,7 @@ def test_the_teams_annotated_real_comments_never_train(tiny_root, tmp_path):
     """exclude_sources = ["real"] (the default): every annotated id (eval included) is left out."""
     root = tmp_path / "root"
     shutil.copytree(tiny_root, root)
-    labeled = read_labels_tsv(PROJECT / "data" / "real" / "labels.tsv")
+    labeled = read_labels_tsv(PROJECT / "data" / "real" / "labels.tsv.gz")
     posts = root / "unlabeled_posts" / "chnci_comments.jsonl"
     posts.parent.mkdir(parents=True)
     posts.write_text("".join(json.dumps({"id": r["id"], "text": f"帖子{i}", "platform": "wb"}, ensure_ascii=False)

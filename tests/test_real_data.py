@@ -1,4 +1,4 @@
-"""The team's annotated sample of real comments (data/real/labels.tsv) and the real-comment
+"""The team's annotated sample of real comments (data/real/labels.tsv.gz) and the real-comment
 sources built on it: the sample is what training/data/real_sample.py draws, splits are disjoint, the
 texts join by id, annotated comments never come back as presumed negatives, and evaluation
 slices and pools flags."""
@@ -16,7 +16,7 @@ from training.data.sources import load_source, read_labels_tsv
 from training.data.splits import load_split
 from training.evaluation.evaluate import pooled_flags, slice_metrics, Evaluation
 
-LABELS = PROJECT / "data" / "real" / "labels.tsv"
+LABELS = PROJECT / "data" / "real" / "labels.tsv.gz"
 CORPUS = SHARED / "unlabeled_posts" / "chnci_comments.jsonl"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_file(), reason="../shared/datasets is not beside the checkout")
 
@@ -158,3 +158,25 @@ def test_merging_a_round_checks_every_line_before_writing(tmp_path):
     assert rows["a"]["subtypes"] == ["insult", "hate"] and rows["a"]["selected_by"] == "top-harassment"
     with pytest.raises(ValueError, match="labeled twice"):
         merge(ids, [good], "train", table)
+
+
+def test_a_compressed_labels_table_reads_and_merges_like_a_plain_one(tmp_path):
+    from training.data.real_select import merge
+    from training.data.sources import read_labels, write_text
+
+    head = "id\tsplit\tplatform\trumor\tpaid_posting\tharassment\tannotators\tsubtypes\tselected_by\n"
+    plain, packed = tmp_path / "labels.tsv", tmp_path / "labels.tsv.gz"
+    for table in (plain, packed):
+        write_text(table, head + "old\teval\tdy\t0\t0\t1\t2\tinsult\t\n")
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"                  # really gzip
+    ids = tmp_path / "ids.jsonl"
+    ids.write_text('{"id": "a", "platform": "wb", "selected_by": "random"}\n', encoding="utf-8")
+    labels = tmp_path / "l0.jsonl"
+    labels.write_text('{"id": "a", "rumor": 1, "paid_posting": 0, "harassment": 0, "subtypes": ["health"]}\n',
+                      encoding="utf-8")
+    before = packed.read_bytes()
+    write_text(packed, head + "old\teval\tdy\t0\t0\t1\t2\tinsult\t\n")
+    assert packed.read_bytes() == before                           # no timestamp: same text, same bytes
+    assert merge(ids, [labels], "train", plain) == merge(ids, [labels], "train", packed) == 1
+    assert read_labels(packed) == read_labels(plain)
+    assert [r["id"] for r in read_labels(packed)] == ["old", "a"] and read_labels(packed)[1]["rumor"] == 1

@@ -7,7 +7,7 @@ Only ids are written: the texts stay in ../shared and the loader joins them by i
 
     python -m training.data.real_sample --n 2000 --eval-n 1000 --out sample.jsonl
     # a second, dev-only draw from the comments not drawn the first time
-    python -m training.data.real_sample --n 3000 --eval-n 0 --seed 20261205 --exclude data/real/labels.tsv --out more.jsonl
+    python -m training.data.real_sample --n 3000 --eval-n 0 --seed 20261205 --exclude data/real/labels.tsv.gz --out more.jsonl
 """
 from __future__ import annotations
 

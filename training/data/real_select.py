@@ -8,13 +8,13 @@ written; the texts stay in ../shared.
 
     python -m training.data.real_select --model models/default --pool 80000 \\
         --top harassment=2400 --band harassment=1400 --top rumor=500 --top paid_posting=500 \\
-        --random 1200 --exclude data/real/labels.tsv --out runs/round3/ids.jsonl
+        --random 1200 --exclude data/real/labels.tsv.gz --out runs/round3/ids.jsonl
 
 Rows are not a random sample (their `selected_by` says how each was chosen): for training only.
 Once read, the annotators' files (docs/annotation.md "Output", one per batch) join the team's labels:
 
     python -m training.data.real_select merge --ids runs/round3/ids.jsonl \
-        --labels runs/round3/labels_0.jsonl ... --split train --into data/real/labels.tsv
+        --labels runs/round3/labels_0.jsonl ... --split train --into data/real/labels.tsv.gz
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def merge(ids: Path, label_files: list[Path], split: str, into: Path) -> int:
     """Append the chosen rows' labels to the labels table `into` (one annotator each). Every label
     file is checked before anything is written; an id twice, not chosen, or already in the table
     stops the merge. Returns the rows added."""
-    from training.data.sources import read_labels_tsv
+    from training.data.sources import read_labels_tsv, read_text, write_text
 
     chosen = {r["id"]: r for r in map(json.loads, ids.read_text(encoding="utf-8").splitlines())}
     present = {r["id"] for r in read_labels_tsv(into)}
@@ -126,9 +126,9 @@ def merge(ids: Path, label_files: list[Path], split: str, into: Path) -> int:
             rows.append([r["id"], split, c.get("platform", ""), r["rumor"], r["paid_posting"], r["harassment"], 1,
                          ",".join(r.get("subtypes") or []), c.get("selected_by", "")])
     missing = len(chosen) - len(seen)
-    with open(into, "a", encoding="utf-8") as f:
-        for row in rows:
-            f.write("\t".join(map(str, row)) + "\n")
+    text = read_text(into)
+    write_text(into, text + ("" if text.endswith("\n") or not text else "\n")
+               + "".join("\t".join(map(str, row)) + "\n" for row in rows))
     print(f"{len(rows)} rows added to {into}" + (f"; {missing} chosen ids have no label yet" if missing else ""))
     return len(rows)
 

@@ -3,6 +3,7 @@ column per risk (None = not annotated by this source), and pull copies with sha2
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import json
 import os
@@ -118,12 +119,29 @@ def _hash_split(row_id: str, fractions: dict[str, float]) -> str:
 LABEL_INTS = ("rumor", "paid_posting", "harassment", "annotators")
 
 
+def read_text(file: Path) -> str:
+    """A UTF-8 text file, gzip-compressed when its name ends in .gz."""
+    if file.name.endswith(".gz"):
+        with gzip.open(file, "rt", encoding="utf-8") as f:
+            return f.read()
+    return file.read_text(encoding="utf-8")
+
+
+def write_text(file: Path, text: str) -> None:
+    """`read_text`'s inverse; a .gz file is written without a timestamp, so equal text gives equal bytes."""
+    if file.name.endswith(".gz"):
+        with open(file, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+            f.write(text.encode("utf-8"))
+    else:
+        file.write_text(text, encoding="utf-8")
+
+
 def read_labels_tsv(file: Path) -> list[dict]:
-    """A team labels table: a header line, then one tab-separated row per post; the risks and
-    `annotators` are integers, `subtypes` a comma-separated list."""
+    """A team labels table (.tsv, or .tsv.gz): a header line, then one tab-separated row per post;
+    the risks and `annotators` are integers, `subtypes` a comma-separated list."""
     if not file.is_file():
         raise FileNotFoundError(f"no team labels file at {file}")
-    lines = file.read_text(encoding="utf-8").splitlines()
+    lines = read_text(file).splitlines()
     head = lines[0].split("\t") if lines else []
     rows = []
     for i, line in enumerate(lines[1:], 2):
@@ -142,8 +160,8 @@ def read_labels_tsv(file: Path) -> list[dict]:
 
 
 def read_labels(file: Path) -> list[dict]:
-    """A team labels file: a table (.tsv, read_labels_tsv) or JSONL."""
-    return read_labels_tsv(file) if file.suffix == ".tsv" else read_jsonl_checked(file)
+    """A team labels file: a table (.tsv or .tsv.gz, read_labels_tsv) or JSONL."""
+    return read_labels_tsv(file) if file.name.endswith((".tsv", ".tsv.gz")) else read_jsonl_checked(file)
 
 
 def team_labels(spec: SourceSpec) -> list[dict]:

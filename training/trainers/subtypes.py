@@ -1,7 +1,7 @@
 """Train the subtype head (detector/model/subtypes.py) on the team's subtype labels.
 
 Rows: the positives of each risk in
-- the team's real comments (`real`): the `subtypes` column of data/real/labels.tsv, joined by id;
+- the team's real comments (`real`): the `subtypes` column of data/real/labels.tsv.gz, joined by id;
 - the team's paid-posting set (`paid_team`): its `category`, mapped by PAID_CATEGORIES where the
   category is one subtype (deletion -> paid_deletion, engagement_selling -> fake_engagement,
   contact_lure -> lure_ad, recruit -> recruitment, extortion -> extortion; the neg_* rows are
