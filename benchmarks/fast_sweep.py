@@ -31,19 +31,9 @@ def apply(recipe: dict, overrides: str) -> dict:
     return apply_overrides(out, [o for o in overrides.split() if o]) if overrides.strip() else out
 
 
-def best_f1(y: np.ndarray, p: np.ndarray) -> float:
-    """The best F1 over every threshold (the gap to F1 at the model's threshold is what issue 12
-    bounds on the paid-posting eval)."""
-    from sklearn.metrics import precision_recall_curve
-
-    if not (y == 1).any():
-        return 0.0
-    prec, rec, _ = precision_recall_curve(y, p)
-    return float(np.max(2 * prec * rec / np.maximum(prec + rec, 1e-12)))
-
-
 def main() -> None:
     from training.recipe import read_toml
+    from training.evaluation.evaluate import best_f1
     from training.trainers.fast import featurize, load_splits, train_risk
     from detector.risks import RISKS
 
@@ -69,7 +59,7 @@ def main() -> None:
         for src, m in part["dev_by_source"].items():
             row[src] = {k: m[k] for k in ("n", "positives", "roc_auc", "pr_auc", "precision", "recall", "f1", "macro_f1",
                                           "false_flags_per_1000")}
-            row[src]["best_f1"] = best_f1(y_dev[src_dev == src], p_dev[src_dev == src])
+            row[src]["best_f1"] = best_f1(y_dev[src_dev == src], p_dev[src_dev == src])["f1"]
         rows.append(row)
         cells = "  ".join(f"{s} auc {m['roc_auc']:.3f} ap {m['pr_auc']:.3f} P {m['precision']:.2f} R {m['recall']:.2f} "
                           f"mF1 {m['macro_f1']:.3f} F1 {m['f1']:.3f}/{m['best_f1']:.3f} ff {m['false_flags_per_1000']:.0f}"

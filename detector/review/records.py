@@ -165,36 +165,42 @@ def _terms(entries: list) -> list[dict]:
     return [x for x in map(_entry, entries) if x is not None and "term" in x]
 
 
-def clean_evidence(value, warn: Warn, what: str = "evidence") -> dict[str, list[dict]]:
+def _per_risk(value, warn: Warn, what: str, shape: str, kind: type) -> tuple[dict, int] | None:
+    """A {risk: kind} object as JSON text or a dict: its well-named entries of the right type, and
+    how many others it held; None (after a warning) when it is not an object at all."""
     value = _as_json(value, value) if value not in ("", None) else {}
     if not isinstance(value, dict):
-        warn(f"{what} {_short(value)} dropped: not an object {{risk: [entries]}}")
-        return {}
-    out, bad = {}, 0
-    for risk, entries in value.items():
-        if _name(risk) is None or not isinstance(entries, list):
-            bad += 1
-            continue
-        kept = [x for x in map(_entry, entries) if x is not None]
-        bad += len(entries) - len(kept)
-        out[risk] = kept
+        warn(f"{what} {_short(value)} dropped: not an object {shape}")
+        return None
+    good = {risk: x for risk, x in value.items() if _name(risk) is not None and isinstance(x, kind)}
+    return good, len(value) - len(good)
+
+
+def _dropped(warn: Warn, what: str, bad: int) -> None:
     if bad:
         warn(f"{what}: {bad} malformed entr{'y' if bad == 1 else 'ies'} dropped")
+
+
+def clean_evidence(value, warn: Warn, what: str = "evidence") -> dict[str, list[dict]]:
+    parsed = _per_risk(value, warn, what, "{risk: [entries]}", list)
+    if parsed is None:
+        return {}
+    out, bad = {}, parsed[1]
+    for risk, entries in parsed[0].items():
+        out[risk] = [x for x in map(_entry, entries) if x is not None]
+        bad += len(entries) - len(out[risk])
+    _dropped(warn, what, bad)
     return out
 
 
 def clean_subtypes(value, warn: Warn) -> dict[str, dict[str, dict]]:
     """{risk: {subtype: {"score": 0..1, "evidence": [entries]}}} as `jingwang score` writes each
     flagged risk's subtypes (detector/model/subtypes.py); a malformed subtype is dropped."""
-    value = _as_json(value, value) if value not in ("", None) else {}
-    if not isinstance(value, dict):
-        warn(f"subtypes {_short(value)} dropped: not an object {{risk: {{subtype: {{score, evidence}}}}}}")
+    parsed = _per_risk(value, warn, "subtypes", "{risk: {subtype: {score, evidence}}}", dict)
+    if parsed is None:
         return {}
-    out, bad = {}, 0
-    for risk, subs in value.items():
-        if _name(risk) is None or not isinstance(subs, dict):
-            bad += 1
-            continue
+    out, bad = {}, parsed[1]
+    for risk, subs in parsed[0].items():
         kept = {}
         for name, sub in subs.items():
             score = _number(sub.get("score")) if isinstance(sub, dict) else None
@@ -204,8 +210,7 @@ def clean_subtypes(value, warn: Warn) -> dict[str, dict[str, dict]]:
                 continue
             kept[name] = {"score": score, "evidence": _terms(ev)}
         out[risk] = kept
-    if bad:
-        warn(f"subtypes: {bad} malformed entr{'y' if bad == 1 else 'ies'} dropped")
+    _dropped(warn, "subtypes", bad)
     return out
 
 

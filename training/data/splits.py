@@ -66,6 +66,6 @@ def group_scale(y: np.ndarray, source: np.ndarray, group: np.ndarray, caps: dict
         if cap <= 0:
             continue
         pos = (source == src) & (y == 1) & (group != "")
-        names, inverse, counts = np.unique(group[pos], return_inverse=True, return_counts=True)
+        _, inverse, counts = np.unique(group[pos], return_inverse=True, return_counts=True)
         scale[pos] = np.minimum(1.0, cap / counts[inverse])
     return scale
