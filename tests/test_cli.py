@@ -120,6 +120,19 @@ def test_evaluate_writes_metrics(tiny_model, tmp_path):
     r = runner.invoke(app, ["evaluate", str(tiny_model), str(data), "--risk", "spam", "--out", str(tmp_path / "ev")])
     assert r.exit_code == 2 and "unknown risk" in r.output
 
+def test_evaluate_one_risk_of_a_file_labeled_per_risk_reads_that_risks_column(tiny_model, tmp_path):
+    data = tmp_path / "per_risk.jsonl"
+    _jsonl(data, [{"text": "你就是个脑残，滚出去", "harassment": 1, "paid_posting": 0},
+                  {"text": "加微信领红包，好评返现", "harassment": 0, "paid_posting": 1},
+                  {"text": "今天天气不错", "harassment": 0, "paid_posting": 0}])
+    r = runner.invoke(app, ["evaluate", str(tiny_model), str(data), "--risk", "paid_posting", "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert list(m) == ["paid_posting"] and m["paid_posting"]["n"] == 3 and m["paid_posting"]["positives"] == 1
+    r = runner.invoke(app, ["evaluate", str(tiny_model), str(data), "--risk", "rumor", "--out", str(tmp_path / "ev2")])
+    assert r.exit_code == 2 and "record 1" in r.output and "rumor column" in r.output
+
+
 
 def test_train_with_bad_recipe_is_one_sentence(tmp_path):
     bad = tmp_path / "r.toml"

@@ -1,7 +1,7 @@
 """Labeled data for `jingwang evaluate`: a JSONL file or a configured dataset split.
 
-DATA is either a JSONL file, with `text` and `label` (the risk given by --risk) or a 0/1 column
-per risk (`--risk all`), or `SOURCE:SPLIT` naming a split of configs/datasets.toml
+DATA is either a JSONL file, with `text` and `label` (the risk given by --risk; without `label`, that
+risk's own column) or a 0/1 column per risk (`--risk all`), or `SOURCE:SPLIT` naming a split of configs/datasets.toml
 (`real:eval`, `cold:test`). Any other column can slice the metrics (`--by platform`).
 """
 from __future__ import annotations
@@ -70,11 +70,13 @@ def _from_jsonl(path: Path, risk: str, risks: list[str]) -> LabeledData:
         ids.append(str(row.get("id", i)))
         texts.append(row["text"])
         for r in risks:
-            v = row.get("label") if risk != ALL else row.get(r)
+            # one risk: its `label`, else the risk's own column (a file labeled per risk)
+            key = r if risk == ALL or "label" not in row else "label"
+            v = row.get(key)
             if v not in (0, 1, "0", "1", None):
-                raise ValueError(f"{path}, record {i}: {'label' if risk != ALL else r} must be 0 or 1, not {v!r}")
+                raise ValueError(f"{path}, record {i}: {key} must be 0 or 1, not {v!r}")
             if v is None and risk != ALL:
-                raise ValueError(f"{path}, record {i}: needs a text and a label of 0 or 1")
+                raise ValueError(f"{path}, record {i}: needs a text and a label (or a {risk} column) of 0 or 1")
             labels[r].append(np.nan if v is None else int(v))
         for k, v in row.items():
             if k not in ("text", "label", "id", *risks) and (v is None or isinstance(v, (str, int, float, bool))):
