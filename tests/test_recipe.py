@@ -21,7 +21,7 @@ RECIPE_FILES = sorted(p.name for p in CONFIGS.glob("*.toml") if "model" in read_
 
 
 def test_the_recipes_under_configs_are_the_ones_expected():
-    assert RECIPE_FILES == ["cascade.toml", "ensemble.toml", "fast-paid.toml", "fast.toml", "transformer-cpu.toml",
+    assert RECIPE_FILES == ["cascade.toml", "ensemble.toml", "fast.toml", "transformer-cpu.toml",
                             "transformer-real.toml", "transformer-tiny.toml", "transformer.toml"]
 
 
