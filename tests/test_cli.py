@@ -271,3 +271,13 @@ def test_duplicate_ids_are_warned_with_count_and_example(tiny_model, tmp_path):
     msg = " ".join(r.output.split())
     assert "3 records reuse the id of an earlier record" in msg and "e.g. line 3 repeats the id of line 1" in msg
 
+
+def test_a_file_whose_text_sits_under_another_name_is_told_which_fields_hold_text(tiny_model, tmp_path):
+    src = tmp_path / "posts.csv"
+    src.write_text("id,content,likes\nc1,加微信领红包,3\n", encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out)])
+    assert "line 2: missing text field 'text'; fields holding text: content" in r.output
+    r = runner.invoke(app, ["score", str(src), "--model", str(tiny_model), "--out", str(out), "--text-field", "content"])
+    assert r.exit_code == 0, r.output
+    assert [x["id"] for x in _read(out)] == ["c1"]

@@ -145,6 +145,13 @@ def record_id(rec: dict, id_field: str) -> str | None:
     return None if rid is None else safe_text(str(rid))
 
 
+def field_hint(rec: dict, id_field: str) -> str:
+    """The record's text-like fields, for a record without the text field: a CSV or JSONL whose
+    text sits under another name (`content`, `comment`) shows it, and `score --text-field` takes it."""
+    names = [str(k) for k, v in rec.items() if k != id_field and isinstance(v, str)][:6]
+    return f"; fields holding text: {', '.join(names)}" if names else ""
+
+
 def check_record(rec, line: int, text_field: str, id_field: str, encodable: bool = False) -> Post | BadRecord:
     """A Post, or a BadRecord saying why not. `encodable`: the caller knows `rec` is plain
     JSON (from json.loads, non-finite numbers already null) and writes as UTF-8."""
@@ -164,7 +171,7 @@ def check_record(rec, line: int, text_field: str, id_field: str, encodable: bool
             return BadRecord(line, f"nested too deeply (over {MAX_DEPTH} levels)", record_id(rec, id_field))
     rid = record_id(rec, id_field)
     if text_field not in rec:
-        return BadRecord(line, f"missing text field {text_field!r}", rid)
+        return BadRecord(line, f"missing text field {text_field!r}{field_hint(rec, id_field)}", rid)
     text = rec[text_field]
     if not isinstance(text, str):
         return BadRecord(line, f"field {text_field!r} is {type(text).__name__}, not text", rid)
