@@ -1,8 +1,9 @@
 """Labeled data for `jingwang evaluate`: a JSONL file or a configured dataset split.
 
-DATA is either a JSONL file, with `text` and `label` (the risk given by --risk; without `label`, that
-risk's own column) or a 0/1 column per risk (`--risk all`), or `SOURCE:SPLIT` naming a split of configs/datasets.toml
-(`real:eval`, `cold:test`). Any other column can slice the metrics (`--by platform`).
+DATA is either a JSONL file, with `text` and `label` (the risk given by --risk; without `label`,
+that risk's own column) or a 0/1 column per risk (`--risk all`), or `SOURCE:SPLIT` naming a split
+of configs/datasets.toml (`real:eval`, `cold:test`). Any other column can slice the metrics
+(`--by platform`).
 """
 from __future__ import annotations
 
