@@ -35,7 +35,7 @@ def train(
 def evaluate(
     model: str = typer.Argument(..., help="model folder"),
     data: str = typer.Argument(..., help="JSONL with text and label (1 = risky), or with a 0/1 column per "
-                               "risk for --risk all; or SOURCE:SPLIT of configs/datasets.toml (real:eval, cold:test)"),
+                               "risk (--risk R reads column R, --risk all every one); or SOURCE:SPLIT of configs/datasets.toml (real:eval, cold:test)"),
     risk: str = typer.Option(..., "--risk", "-r", help="which risk `label` means, or all (every risk DATA labels)"),
     out: Path = typer.Option(..., "--out", "-o", help="folder for metrics.json and report.html"),
     perturb: Optional[List[str]] = typer.Option(None, "--perturb", help="also evaluate evasive rewrites: all, or "
