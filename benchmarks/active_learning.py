@@ -40,12 +40,10 @@ def base_recipe(path: Path) -> dict:
 
 
 def fit(recipe, X, splits, extra_X=None, extra_y=None) -> dict:
-    from training.trainers.fast import Split, train_risk
+    from training.trainers.fast import train_risk
 
     if extra_X is not None and len(extra_y):
-        tr = splits["train"]
-        splits = dict(splits, train=Split(tr.texts + [""] * len(extra_y), np.concatenate([tr.y, extra_y]),
-                                          np.concatenate([tr.source, np.array(["reviewed"] * len(extra_y))])))
+        splits = dict(splits, train=splits["train"].extend([""] * len(extra_y), extra_y, "reviewed"))
         X = dict(X, train=sp.vstack([X["train"], extra_X]).tocsr())
     seed = int(recipe["model"].get("seed", 13))
     return {r: train_risk(j, r, X, splits, recipe, seed) for j, r in enumerate(RISKS)}

@@ -67,8 +67,8 @@ def main() -> None:
                 row[src]["best_f1"] = best_f1(y_dev[src_dev == src], p_dev[src_dev == src])["f1"]
             rows.append(row)
             if "real" in part["dev_by_source"]:
-                m = src_dev == "real"
-                real[risk] = (p_dev[m] >= part["threshold"], y_dev[m] == 1)
+                on_real = src_dev == "real"
+                real[risk] = (p_dev[on_real] >= part["threshold"], y_dev[on_real] == 1)
             cells = "  ".join(f"{s} auc {m['roc_auc']:.3f} ap {m['pr_auc']:.3f} P {m['precision']:.2f} R {m['recall']:.2f} "
                               f"mF1 {m['macro_f1']:.3f} F1 {m['f1']:.3f}/{m['best_f1']:.3f} ff {m['false_flags_per_1000']:.0f}"
                               for s, m in row.items() if isinstance(m, dict))

@@ -88,6 +88,17 @@ def test_group_cap_lets_one_campaign_weigh_as_much_as_cap_rows():
     assert (group_scale(y, source, group, {"real": {"paid_posting": 2}}, "rumor") == 1).all()
 
 
+def test_rows_added_to_a_split_keep_the_capped_campaigns_of_the_rows_before():
+    from training.data.splits import Split
+
+    base = Split(["a", "b"], np.array([[1.0], [1.0]]), np.array(["real", "real"]), np.array(["雨姐", "雨姐"], object))
+    out = base.extend(["c"], np.array([[1.0]]), "reviewed")
+    assert out.texts == ["a", "b", "c"] and out.source.tolist() == ["real", "real", "reviewed"]
+    assert out.groups().tolist() == ["雨姐", "雨姐", ""]
+    scale = group_scale(out.y[:, 0], out.source, out.groups(), {"real": 1}, "paid_posting")
+    assert scale.tolist() == [0.5, 0.5, 1.0]
+
+
 def test_a_capped_campaign_no_longer_makes_its_topic_word_a_feature():
     # columns: 0 the campaign's topic word (a name), 1 its slogan, 2 a contact lure, 3 everyday words
     campaign = [[1, 1, 0, 0]] * 30                       # 30 copies of one incident's PR line

@@ -26,6 +26,12 @@ class Split:
         """The rows where `keep` is True."""
         return Split([t for t, m in zip(self.texts, keep) if m], self.y[keep], self.source[keep], self.groups()[keep])
 
+    def extend(self, texts: list[str], y: np.ndarray, source: str) -> "Split":
+        """These rows plus `texts` with labels `y` from `source`, in no incident (reviewed samples)."""
+        return Split(self.texts + list(texts), np.concatenate([self.y, np.asarray(y, float)]),
+                     np.concatenate([self.source, np.array([source] * len(texts))]),
+                     np.concatenate([self.groups(), np.full(len(texts), "", object)]))
+
 
 def load_split(sources: list[str], split: str, labels: list[str], root=None, *, evasion: bool | None = True,
                limits: dict[str, int] | None = None, subset: int = 0, seed: int = 0) -> Split:

@@ -33,7 +33,7 @@ from detector.registry import Registry, version_name
 from training.recipe import FastRecipe, Recipe, RetrainConfig, as_recipe, load_recipe, read_toml
 from training.typed import build, merge, to_dict
 from training.data.sources import PROJECT, hash_unit, read_jsonl
-from training.data.splits import Split, load_split
+from training.data.splits import load_split
 from training.trainers.fast import train_fast
 from training.retrain.gate import HELDOUT, EvalSet, compare, crawl_rows, describe, eval_sets, evaluate_on  # noqa: F401
 
@@ -167,11 +167,8 @@ def build_splits(recipe: FastRecipe | dict, reviewed: list[ReviewedSample], cfg:
     repeat = max(1, rc.repeat)
     if train_r:
         rows = list(train_r.items()) * repeat
-        tr = splits["train"]
-        splits["train"] = Split(tr.texts + [k[0] for k, _ in rows],
-                                np.concatenate([tr.y, np.array([_label_row(s, labels) for _, s in rows], float)]),
-                                np.concatenate([tr.source, np.array([REVIEWED] * len(rows))]),
-                                np.concatenate([tr.groups(), np.full(len(rows), "", object)]))
+        splits["train"] = splits["train"].extend([k[0] for k, _ in rows],
+                                                 np.array([_label_row(s, labels) for _, s in rows], float), REVIEWED)
     log(f"reviewed samples: {counts['reviewed']} -> {counts['train']} train (x{repeat}), {counts['heldout']} held out, "
         f"{counts['duplicates_removed']} duplicates, {counts['in_test_sets_not_trained']} also in test sets; "
         f"base rows overridden: train {counts['base_train_rows_overridden']}, dev {counts['base_dev_rows_overridden']}")
